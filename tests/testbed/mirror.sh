@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Lays out a release mirror exactly like releases.hashicorp.com for the test-bed
+# build, signs the SHA256SUMS with a throwaway GPG key made on this machine,
+# and serves it over HTTP on the docker bridge address (reachable by the
+# controller and the containers). Idempotent; the server is started only when
+# it is not running. Prints nothing but logs; `mirror.sh url` prints the URL.
+source "$(dirname "$0")/lib.sh"
+
+MIRROR_DIR="$CACHE_DIR/testbed/mirror"
+GNUPGHOME="$CACHE_DIR/testbed/gnupg"; export GNUPGHOME
+PUBKEY="$CACHE_DIR/testbed/mirror-signing-key.asc"
+PIDFILE="$CACHE_DIR/testbed/mirror.pid"
+bridge_ip() { ip -4 -o addr show docker0 2>/dev/null | awk '{split($4, a, "/"); print a[1]; exit}'; }
+BIND=${HARDENED_NOMAD_MIRROR_BIND:-$(bridge_ip)}
+[ -n "$BIND" ] || { log "no docker0 bridge address: start the docker engine first"; exit 1; }
+URL="http://$BIND:$MIRROR_PORT/nomad"
+if [ "${1:-}" = url ]; then echo "$URL"; exit 0; fi
+if [ "${1:-}" = key ]; then echo "$PUBKEY"; exit 0; fi
+
+# 1. The throwaway signing key (never committed; lives in the cache dir).
+if [ ! -s "$PUBKEY" ]; then
+  log "generating the throwaway mirror signing key"
+  rm -rf "$GNUPGHOME"; mkdir -p "$GNUPGHOME"; chmod 700 "$GNUPGHOME"
+  gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
+      --quick-gen-key 'hardened.nomad test-bed mirror <testbed@hardened-nomad.invalid>' ed25519 sign 1y
+  gpg --batch --armor --export >"$PUBKEY.tmp" && mv "$PUBKEY.tmp" "$PUBKEY"
+fi
+
+# 2. The release layout: <base>/<v>/nomad_<v>_linux_amd64.zip, _SHA256SUMS, _SHA256SUMS.sig
+BIN="$CACHE_DIR/testbed/nomad/$NOMAD_VERSION/nomad"
+[ -x "$BIN" ] || { log "no nomad binary at $BIN: run build-nomad.sh first"; exit 1; }
+REL="$MIRROR_DIR/nomad/$NOMAD_VERSION"
+ZIP="nomad_${NOMAD_VERSION}_linux_amd64.zip"
+SUMS="nomad_${NOMAD_VERSION}_SHA256SUMS"
+if [ ! -s "$REL/$SUMS.sig" ] || [ "$BIN" -nt "$REL/$ZIP" ] || [ "$PUBKEY" -nt "$REL/$SUMS.sig" ]; then
+  log "laying out the mirror for $NOMAD_VERSION"
+  mkdir -p "$REL"; STAGE=$(mktemp -d); trap 'rm -rf "$STAGE"' EXIT
+  cp "$BIN" "$STAGE/nomad"; touch -d '2000-01-01' "$STAGE/nomad"
+  (cd "$STAGE" && zip -q -X "$REL/$ZIP.tmp" nomad) && mv "$REL/$ZIP.tmp" "$REL/$ZIP"
+  (cd "$REL" && sha256sum "$ZIP" >"$SUMS")
+  rm -f "$REL/$SUMS.sig"
+  gpg --batch --quiet --detach-sign --output "$REL/$SUMS.sig" "$REL/$SUMS"
+  cp "$REL/$SUMS.sig" "$REL/${SUMS}.72D7468F.sig"
+fi
+
+# 3. Serve it (bound to the bridge address only).
+if [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null && curl -fsS -o /dev/null "$URL/$NOMAD_VERSION/$SUMS"; then
+  log "mirror already serving at $URL"
+  exit 0
+fi
+[ -s "$PIDFILE" ] && kill "$(cat "$PIDFILE")" 2>/dev/null || true
+log "serving $MIRROR_DIR at http://$BIND:$MIRROR_PORT"
+nohup python3 -m http.server --bind "$BIND" --directory "$MIRROR_DIR" "$MIRROR_PORT" \
+  >"$CACHE_DIR/testbed/mirror.log" 2>&1 </dev/null &
+echo $! >"$PIDFILE"
+for _ in $(seq 50); do curl -fsS -o /dev/null "$URL/$NOMAD_VERSION/$SUMS" 2>/dev/null && exit 0; sleep 0.1; done
+log "the mirror did not come up: see $CACHE_DIR/testbed/mirror.log"; exit 1
