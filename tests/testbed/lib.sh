@@ -9,3 +9,6 @@ NOMAD_VERSION=$(sed -n 's/^nomad_version: *"\{0,1\}\([0-9.]*\)"\{0,1\}$/\1/p' "$
 BASE_IMAGE=${HARDENED_NOMAD_BASE_IMAGE:-hardened-nomad/debian12-systemd:latest}
 MIRROR_PORT=${HARDENED_NOMAD_MIRROR_PORT:-18646}
 log() { printf '[testbed] %s\n' "$*" >&2; }
+# An older release, built too, so tests can prove that changing nomad_version
+# installs the new binary and restarts the agent.
+NOMAD_PREVIOUS_VERSION=1.11.2

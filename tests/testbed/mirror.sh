@@ -26,22 +26,28 @@ if [ ! -s "$PUBKEY" ]; then
   gpg --batch --armor --export >"$PUBKEY.tmp" && mv "$PUBKEY.tmp" "$PUBKEY"
 fi
 
-# 2. The release layout: <base>/<v>/nomad_<v>_linux_amd64.zip, _SHA256SUMS, _SHA256SUMS.sig
-BIN="$CACHE_DIR/testbed/nomad/$NOMAD_VERSION/nomad"
-[ -x "$BIN" ] || { log "no nomad binary at $BIN: run build-nomad.sh first"; exit 1; }
-REL="$MIRROR_DIR/nomad/$NOMAD_VERSION"
-ZIP="nomad_${NOMAD_VERSION}_linux_amd64.zip"
+# 2. The release layout, for every version built under the cache:
+#    <base>/<v>/nomad_<v>_linux_amd64.zip, nomad_<v>_SHA256SUMS, nomad_<v>_SHA256SUMS.sig
+publish() {
+  local version=$1 bin=$2
+  local rel="$MIRROR_DIR/nomad/$version" zip="nomad_${version}_linux_amd64.zip" sums="nomad_${version}_SHA256SUMS"
+  if [ -s "$rel/$sums.sig" ] && [ ! "$bin" -nt "$rel/$zip" ] && [ ! "$PUBKEY" -nt "$rel/$sums.sig" ]; then return; fi
+  log "laying out the mirror for $version"
+  mkdir -p "$rel"
+  local stage; stage=$(mktemp -d)
+  cp "$bin" "$stage/nomad"; touch -d '2000-01-01' "$stage/nomad"
+  (cd "$stage" && zip -q -X "$rel/$zip.tmp" nomad) && mv "$rel/$zip.tmp" "$rel/$zip"
+  rm -rf "$stage"
+  (cd "$rel" && sha256sum "$zip" >"$sums")
+  rm -f "$rel/$sums.sig"
+  gpg --batch --quiet --detach-sign --output "$rel/$sums.sig" "$rel/$sums"
+  cp "$rel/$sums.sig" "$rel/$sums.72D7468F.sig"
+}
+[ -x "$CACHE_DIR/testbed/nomad/$NOMAD_VERSION/nomad" ] || { log "no nomad $NOMAD_VERSION binary: run build-nomad.sh first"; exit 1; }
+for bin in "$CACHE_DIR"/testbed/nomad/*/nomad; do
+  publish "$(basename "$(dirname "$bin")")" "$bin"
+done
 SUMS="nomad_${NOMAD_VERSION}_SHA256SUMS"
-if [ ! -s "$REL/$SUMS.sig" ] || [ "$BIN" -nt "$REL/$ZIP" ] || [ "$PUBKEY" -nt "$REL/$SUMS.sig" ]; then
-  log "laying out the mirror for $NOMAD_VERSION"
-  mkdir -p "$REL"; STAGE=$(mktemp -d); trap 'rm -rf "$STAGE"' EXIT
-  cp "$BIN" "$STAGE/nomad"; touch -d '2000-01-01' "$STAGE/nomad"
-  (cd "$STAGE" && zip -q -X "$REL/$ZIP.tmp" nomad) && mv "$REL/$ZIP.tmp" "$REL/$ZIP"
-  (cd "$REL" && sha256sum "$ZIP" >"$SUMS")
-  rm -f "$REL/$SUMS.sig"
-  gpg --batch --quiet --detach-sign --output "$REL/$SUMS.sig" "$REL/$SUMS"
-  cp "$REL/$SUMS.sig" "$REL/${SUMS}.72D7468F.sig"
-fi
 
 # 3. Serve it (bound to the bridge address only).
 if [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null && curl -fsS -o /dev/null "$URL/$NOMAD_VERSION/$SUMS"; then

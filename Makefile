@@ -1,0 +1,95 @@
+# hardened.nomad: the README's two commands are `make demo` and `make test`.
+# Every setup target is idempotent and cached; a second run's setup is quick.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.SUFFIXES:
+
+VENV        := $(CURDIR)/.venv
+CACHE       := $(CURDIR)/.cache
+COLLECTIONS := $(CACHE)/collections
+TESTBED     := $(CURDIR)/tests/testbed
+SCENARIOS   := default release_verification
+
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_FORCE_COLOR := false
+export PY_COLORS := 0
+export MOLECULE_NO_LOG := false
+
+.PHONY: help setup venv collection host-packages docker image nomad mirror \
+        test lint sanity units integration molecule demo demo-clean clean
+
+help:
+	@echo "make demo   - build the test bed and bring up Nomad with the collection"
+	@echo "make test   - lint, sanity, unit, integration and every molecule scenario"
+	@echo "make setup  - only the (cached) test bed: venv, docker, image, Nomad build, mirror"
+
+## ---- setup (idempotent, cached) ----
+setup: venv collection image mirror
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements-dev.txt
+	bash $(TESTBED)/host-packages.sh
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Ansible finds the collection as hardened.nomad through this link to the repo root.
+collection:
+	@mkdir -p $(COLLECTIONS)/ansible_collections/hardened
+	@ln -sfn ../../../.. $(COLLECTIONS)/ansible_collections/hardened/nomad
+
+host-packages:
+	bash $(TESTBED)/host-packages.sh
+
+docker: host-packages
+	bash $(TESTBED)/docker-engine.sh
+
+image: docker
+	bash $(TESTBED)/base-image.sh
+
+nomad:
+	bash $(TESTBED)/build-nomad.sh
+	bash $(TESTBED)/build-nomad.sh --previous
+
+mirror: nomad docker
+	bash $(TESTBED)/mirror.sh
+
+## ---- tests ----
+test: lint sanity units integration molecule
+	@echo "make test: all green"
+
+lint: venv collection
+	yamllint --strict .
+	ansible-lint --profile production
+
+sanity: venv
+	bash $(TESTBED)/sanity.sh
+
+units: venv collection
+	pytest tests/unit -q
+
+integration: venv collection nomad
+	$(TESTBED)/env.sh pytest tests/integration -q
+
+molecule: setup
+	@set -e; for scenario in $(SCENARIOS); do \
+	  echo "=== molecule test -s $$scenario"; \
+	  $(TESTBED)/env.sh molecule test -s $$scenario; \
+	done
+
+## ---- demo ----
+demo: setup
+	$(TESTBED)/env.sh molecule converge -s default
+	@echo
+	@echo "Nomad runs in container hn-default-server, installed by hardened.nomad.install from the signed mirror:"
+	@docker exec hn-default-server nomad version
+	@docker exec hn-default-server systemctl --no-pager --lines 0 status nomad
+	@docker exec hn-default-server nomad server members
+	@echo "Remove it with: make demo-clean"
+
+demo-clean: venv collection
+	$(TESTBED)/env.sh molecule destroy -s default
+
+clean: demo-clean
+	rm -rf $(CACHE)/ansible-test tests/output

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs a command with the test bed's settings in the environment:
+#   env.sh molecule test -s default
+source "$(dirname "$0")/lib.sh"
+HARDENED_NOMAD_MIRROR_URL=$(bash "$TESTBED_DIR/mirror.sh" url)
+HARDENED_NOMAD_MIRROR_KEY=$(bash "$TESTBED_DIR/mirror.sh" key)
+NOMAD_BINARY="$CACHE_DIR/testbed/nomad/$NOMAD_VERSION/nomad"
+export HARDENED_NOMAD_MIRROR_URL HARDENED_NOMAD_MIRROR_KEY NOMAD_BINARY
+export HARDENED_NOMAD_PREVIOUS_VERSION=$NOMAD_PREVIOUS_VERSION
+exec "$@"
