@@ -26,7 +26,7 @@ WANT=$(sed -n 's|^\s*github.com/hashicorp/nomad v\(.*\)$|\1|p' "$WRAPPER/go.mod"
 mkdir -p "$OUT_DIR"
 COMMIT=$(go mod download -json "github.com/hashicorp/nomad@v$NOMAD_VERSION" 2>/dev/null | sed -n 's/.*"Hash": "\(.*\)".*/\1/p' || true)
 log "building nomad $NOMAD_VERSION (commit ${COMMIT:-unknown}); the first build takes several minutes"
-cd "$WRAPPER"
+cd "$WRAPPER" || exit 1
 # -mod=readonly: go.sum (committed) pins every dependency; cgo like the official builds.
 CGO_ENABLED=1 GOFLAGS=-mod=readonly go build -trimpath -o "$OUT.tmp" \
   -ldflags "-s -w -X github.com/hashicorp/nomad/version.GitCommit=${COMMIT:0:12}" \

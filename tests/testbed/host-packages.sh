@@ -2,7 +2,7 @@
 # Debian packages the controller and test bed need; installed only when missing.
 source "$(dirname "$0")/lib.sh"
 need=()
-for pair in debootstrap:debootstrap gpgv:gpgv gpg:gnupg zip:zip unzip:unzip curl:curl; do
+for pair in shellcheck:shellcheck debootstrap:debootstrap gpgv:gpgv gpg:gnupg zip:zip unzip:unzip curl:curl; do
   command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced: the variables are used by the scripts
 # Shared settings for the test-bed scripts. Sourced, not run.
 # Everything a script builds lives under the cache dir, never in git.
 set -euo pipefail

@@ -54,7 +54,7 @@ if [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null && curl -fsS -o 
   log "mirror already serving at $URL"
   exit 0
 fi
-[ -s "$PIDFILE" ] && kill "$(cat "$PIDFILE")" 2>/dev/null || true
+if [ -s "$PIDFILE" ]; then kill "$(cat "$PIDFILE")" 2>/dev/null || true; fi
 log "serving $MIRROR_DIR at http://$BIND:$MIRROR_PORT"
 nohup python3 -m http.server --bind "$BIND" --directory "$MIRROR_DIR" "$MIRROR_PORT" \
   >"$CACHE_DIR/testbed/mirror.log" 2>&1 </dev/null &

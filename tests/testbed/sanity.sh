@@ -9,8 +9,11 @@ mkdir -p "$(dirname "$SHIM")"
 cmp -s "$TESTBED_DIR/get_pip_offline.py" "$SHIM" || cp "$TESTBED_DIR/get_pip_offline.py" "$SHIM"
 
 rm -rf "$DEST"; mkdir -p "$DEST"
-cd "$REPO_ROOT"
+cd "$REPO_ROOT" || exit 1
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
   | tar --null -T - -cf - | tar -xf - -C "$DEST"
-cd "$DEST"
+cd "$DEST" || exit 1
+# A git index of its own: inside this repo's work tree ansible-test would
+# otherwise list files through the parent repo, which ignores .cache/.
+git init -q && git add -A
 exec ansible-test sanity --venv --python 3.11 --color no "$@"
