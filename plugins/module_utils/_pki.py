@@ -1,0 +1,450 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2026, hardened.nomad contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Keys, CSRs and certificates for Nomad's mTLS, and the name policy of each role.
+
+Private to the collection. Needs the ``cryptography`` package; modules check HAS_CRYPTOGRAPHY
+and fail with missing_required_lib() when it is absent.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import re
+import tempfile
+import traceback
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+
+ROLES = ('server', 'client', 'cli')
+# Roles whose agents serve HTTPS on the node, so local tools reach them by localhost/127.0.0.1.
+ROLES_WITH_LOOPBACK_NAMES = ('server', 'client')
+LOOPBACK_DNS = 'localhost'
+LOOPBACK_IP = '127.0.0.1'
+
+_REGION_RE = re.compile(r'^[A-Za-z0-9_-]+$')
+_LABEL_RE = re.compile(r'^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$')
+_ROLE_NAME_RE = re.compile(r'^(?P<role>[^.]+)\.(?P<region>[^.]+)\.nomad$')
+
+_PEM_CERT_RE = re.compile(r'-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----', re.DOTALL)
+
+
+class PKIError(Exception):
+    """A problem with names, keys or certificates, worded for the user."""
+
+
+# -- name policy -------------------------------------------------------------------------------
+
+def validate_region(region):
+    if not _REGION_RE.match(region or ''):
+        raise PKIError('region %r is not a valid Nomad region name: use letters, digits, "-" and "_"' % region)
+
+
+def role_name(role, region):
+    """The name Nomad checks for a role: server.<region>.nomad, client.<region>.nomad, cli.<region>.nomad."""
+    if role not in ROLES:
+        raise PKIError('role must be one of %s, not %r' % (', '.join(ROLES), role))
+    validate_region(region)
+    return ('%s.%s.nomad' % (role, region)).lower()
+
+
+def normalize_dns_name(name, option='dns_names'):
+    """Lower-case a host name and check it is a plain DNS name (no wildcard)."""
+    value = (name or '').strip().lower().rstrip('.')
+    if '*' in value:
+        raise PKIError('%s: %s is a wildcard; wildcard names are never issued' % (option, name))
+    if not value or len(value) > 253 or not all(_LABEL_RE.match(label) for label in value.split('.')):
+        raise PKIError('%s: %r is not a valid DNS name' % (option, name))
+    return value
+
+
+def normalize_ip(address, option='ip_addresses'):
+    try:
+        return str(ipaddress.ip_address(str(address).strip()))
+    except ValueError:
+        raise PKIError('%s: %r is not an IP address' % (option, address))
+
+
+def allowed_names(role, region, dns_names=None, ip_addresses=None):
+    """The exact SANs a certificate for this role, region and extras must carry.
+
+    Returns (dns names, ip addresses), both lists in a stable order without duplicates.
+    Extra names in the reserved .nomad domain are refused: only the role's own name may be
+    there, or a client certificate could be made to carry server.<region>.nomad.
+    """
+    own_name = role_name(role, region)
+    dns = [own_name]
+    ips = []
+    if role in ROLES_WITH_LOOPBACK_NAMES:
+        dns.append(LOOPBACK_DNS)
+        ips.append(LOOPBACK_IP)
+    for name in dns_names or []:
+        value = normalize_dns_name(name)
+        if value != own_name and (value == 'nomad' or value.endswith('.nomad')):
+            raise PKIError('dns_names: %s is in the reserved .nomad domain; a %s certificate only carries %s there'
+                           % (value, role, own_name))
+        if value not in dns:
+            dns.append(value)
+    for address in ip_addresses or []:
+        value = normalize_ip(address)
+        if value not in ips:
+            ips.append(value)
+    return dns, ips
+
+
+def refusal_reason(kind, value, role, region, allowed_dns, allowed_ips):
+    """Why a requested SAN is not issued (a sentence naming it), or None when it is allowed."""
+    if kind == 'DNS':
+        name = value.lower().rstrip('.')
+        if name in allowed_dns:
+            return None
+        label = 'SAN DNS:%s' % value
+        if '*' in name:
+            return '%s is a wildcard; wildcard names are never issued' % label
+        match = _ROLE_NAME_RE.match(name)
+        if match and match.group('role') in ROLES:
+            if match.group('role') != role:
+                return ('%s is the name of role %s, but this request is for role %s'
+                        % (label, match.group('role'), role))
+            return '%s is for region %s, but this request is for region %s' % (label, match.group('region'), region)
+        if name == 'nomad' or name.endswith('.nomad'):
+            return '%s is in the reserved .nomad domain' % label
+        return '%s is not allowed for this request (allowed DNS names: %s)' % (label, ', '.join(allowed_dns))
+    if kind == 'IP':
+        if value in allowed_ips:
+            return None
+        return 'SAN IP:%s is not allowed for this request (allowed IP addresses: %s)' % (
+            value, ', '.join(allowed_ips) or 'none')
+    return 'SAN %s:%s is of a type that is never issued (only DNS names and IP addresses are)' % (kind, value)
+
+
+def san_entries(extension_value):
+    """(kind, value) pairs of a SubjectAlternativeName extension value."""
+    entries = []
+    for general_name in extension_value:
+        if isinstance(general_name, x509.DNSName):
+            entries.append(('DNS', general_name.value))
+        elif isinstance(general_name, x509.IPAddress):
+            entries.append(('IP', str(general_name.value)))
+        elif isinstance(general_name, x509.RFC822Name):
+            entries.append(('email', general_name.value))
+        elif isinstance(general_name, x509.UniformResourceIdentifier):
+            entries.append(('URI', general_name.value))
+        else:
+            entries.append((type(general_name).__name__, str(general_name.value)))
+    return entries
+
+
+def sans_of(cert_or_csr):
+    """(kind, value) SAN pairs of a certificate or CSR; empty when it has no SAN extension."""
+    try:
+        extension = cert_or_csr.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    return san_entries(extension.value)
+
+
+def san_drift(cert, wanted_dns, wanted_ips):
+    """Describe how the certificate's SANs differ from the wanted ones, or None when exactly equal."""
+    have = set()
+    for kind, value in sans_of(cert):
+        if kind == 'DNS':
+            value = value.lower().rstrip('.')
+        have.add((kind, value))
+    want = set(('DNS', name) for name in wanted_dns) | set(('IP', ip) for ip in wanted_ips)
+    if have == want:
+        return None
+    parts = []
+    missing = sorted(want - have)
+    extra = sorted(have - want)
+    if missing:
+        parts.append('missing ' + ', '.join('%s:%s' % pair for pair in missing))
+    if extra:
+        parts.append('unexpected ' + ', '.join('%s:%s' % pair for pair in extra))
+    return '; '.join(parts)
+
+
+# -- keys ----------------------------------------------------------------------------------------
+
+def generate_private_key():
+    """A new ECDSA P-256 key, what `nomad tls` makes."""
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def private_key_pem(key):
+    return key.private_bytes(encoding=serialization.Encoding.PEM,
+                             format=serialization.PrivateFormat.PKCS8,
+                             encryption_algorithm=serialization.NoEncryption())
+
+
+def load_private_key(data, path):
+    try:
+        return serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise PKIError('%s is not an unencrypted PEM private key (%s)' % (path, exc))
+
+
+def public_key_der(public_key):
+    return public_key.public_bytes(encoding=serialization.Encoding.DER,
+                                   format=serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def key_matches(cert, private_key):
+    return public_key_der(cert.public_key()) == public_key_der(private_key.public_key())
+
+
+def check_key_strength(public_key, what):
+    """Refuse keys weaker than Nomad's own defaults would be."""
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        if public_key.curve.name not in ('secp256r1', 'secp384r1', 'secp521r1'):
+            raise PKIError('%s uses the curve %s; use P-256, P-384 or P-521' % (what, public_key.curve.name))
+    elif isinstance(public_key, rsa.RSAPublicKey):
+        if public_key.key_size < 2048:
+            raise PKIError('%s is a %d-bit RSA key; at least 2048 bits are needed' % (what, public_key.key_size))
+    else:
+        raise PKIError('%s is a %s key; only ECDSA and RSA keys are accepted' % (what, type(public_key).__name__))
+
+
+# -- certificates --------------------------------------------------------------------------------
+
+def load_certificate(data, what):
+    try:
+        return x509.load_pem_x509_certificate(data)
+    except ValueError as exc:
+        raise PKIError('%s is not a PEM certificate (%s)' % (what, exc))
+
+
+def load_certificates(text, what):
+    """All certificates of a PEM bundle, in order. The first is the current CA."""
+    if isinstance(text, bytes):
+        text = text.decode('ascii', 'replace')
+    blocks = _PEM_CERT_RE.findall(text)
+    if not blocks:
+        raise PKIError('%s holds no PEM certificate' % what)
+    return [load_certificate(block.encode('ascii'), what) for block in blocks]
+
+
+def load_csr(text):
+    if isinstance(text, str):
+        text = text.encode('ascii', 'replace')
+    try:
+        return x509.load_pem_x509_csr(text)
+    except ValueError as exc:
+        raise PKIError('csr is not a PEM certificate signing request (%s)' % exc)
+
+
+def not_after(cert):
+    """Expiry as an aware UTC datetime (works with old and new cryptography)."""
+    value = getattr(cert, 'not_valid_after_utc', None)
+    if value is None:
+        value = cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+    return value
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def iso8601(moment):
+    return moment.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def serial_hex(cert):
+    """Serial number in upper-case hex, as `openssl x509 -serial` prints it."""
+    return '%X' % cert.serial_number
+
+
+def fingerprint_sha256(cert):
+    digest = cert.fingerprint(hashes.SHA256())
+    return ':'.join('%02X' % byte for byte in bytearray(digest))
+
+
+def certificate_pem(cert):
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def is_ca(cert):
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+
+
+def signed_by(cert, issuer):
+    """True when ``issuer``'s key made ``cert``'s signature (and the names chain)."""
+    if cert.issuer != issuer.subject:
+        return False
+    public_key = issuer.public_key()
+    try:
+        if isinstance(public_key, ec.EllipticCurvePublicKey):
+            public_key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
+        elif isinstance(public_key, rsa.RSAPublicKey):
+            public_key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
+                              cert.signature_hash_algorithm)
+        else:
+            public_key.verify(cert.signature, cert.tbs_certificate_bytes)
+    except (InvalidSignature, TypeError, ValueError):
+        return False
+    return True
+
+
+def _dns_permitted(name, constraint):
+    # RFC 5280 / Go: "nomad" permits nomad and any *.nomad; ".nomad" permits only subdomains.
+    constraint = constraint.lower()
+    if constraint.startswith('.'):
+        return name.endswith(constraint)
+    return name == constraint or name.endswith('.' + constraint)
+
+
+def name_constraint_violations(ca_cert, dns_names, ip_addresses):
+    """SANs the CA's NameConstraints would make clients reject, as 'DNS:x' / 'IP:y' strings."""
+    try:
+        constraints = ca_cert.extensions.get_extension_for_class(x509.NameConstraints).value
+    except x509.ExtensionNotFound:
+        return []
+    permitted = constraints.permitted_subtrees or []
+    excluded = constraints.excluded_subtrees or []
+    permitted_dns = [n.value for n in permitted if isinstance(n, x509.DNSName)]
+    permitted_ips = [n.value for n in permitted if isinstance(n, x509.IPAddress)]
+    excluded_dns = [n.value for n in excluded if isinstance(n, x509.DNSName)]
+    excluded_ips = [n.value for n in excluded if isinstance(n, x509.IPAddress)]
+    violations = []
+    for name in dns_names:
+        if any(_dns_permitted(name, c) for c in excluded_dns) or (
+                permitted_dns and not any(_dns_permitted(name, c) for c in permitted_dns)):
+            violations.append('DNS:%s' % name)
+    for address in ip_addresses:
+        ip = ipaddress.ip_address(address)
+        if any(ip in net for net in excluded_ips) or (permitted_ips and not any(ip in net for net in permitted_ips)):
+            violations.append('IP:%s' % address)
+    return violations
+
+
+def build_csr(private_key, common_name, dns_names, ip_addresses):
+    names = [x509.DNSName(name) for name in dns_names]
+    names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+           .add_extension(x509.SubjectAlternativeName(names), critical=False)
+           .sign(private_key, hashes.SHA256()))
+    return csr.public_bytes(serialization.Encoding.PEM)
+
+
+def _skew_tolerant_start():
+    # A minute in the past, so a node whose clock is slightly behind accepts the certificate.
+    return utcnow() - datetime.timedelta(minutes=1)
+
+
+def _hash_for(private_key):
+    if isinstance(private_key, ec.EllipticCurvePrivateKey) and private_key.curve.key_size > 256:
+        return hashes.SHA384()
+    return hashes.SHA256()
+
+
+def create_ca(common_name, valid_days, permitted_dns_domains=None, permitted_ip_ranges=None):
+    """A new self-signed CA: (private key, certificate).
+
+    ``permitted_dns_domains`` None means no NameConstraints extension at all.
+    """
+    key = generate_private_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    start = _skew_tolerant_start()
+    builder = (x509.CertificateBuilder()
+               .subject_name(name)
+               .issuer_name(name)
+               .public_key(key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(start)
+               .not_valid_after(start + datetime.timedelta(days=valid_days))
+               .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+               .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+                                            key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                            key_cert_sign=True, crl_sign=True, encipher_only=False,
+                                            decipher_only=False), critical=True)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
+    if permitted_dns_domains is not None:
+        subtrees = [x509.DNSName(domain) for domain in permitted_dns_domains]
+        subtrees += [x509.IPAddress(network) for network in permitted_ip_ranges or []]
+        builder = builder.add_extension(x509.NameConstraints(permitted_subtrees=subtrees, excluded_subtrees=None),
+                                        critical=True)
+    return key, builder.sign(key, hashes.SHA256())
+
+
+def sign_leaf(ca_cert, ca_key, public_key, common_name, dns_names, ip_addresses, valid_days, server_auth):
+    """Issue a leaf certificate for ``public_key`` with exactly the given names."""
+    names = [x509.DNSName(name) for name in dns_names]
+    names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]
+    usages = [ExtendedKeyUsageOID.CLIENT_AUTH]
+    if server_auth:
+        usages.insert(0, ExtendedKeyUsageOID.SERVER_AUTH)
+    try:
+        ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        authority_key_id = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski)
+    except x509.ExtensionNotFound:
+        authority_key_id = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key())
+    start = _skew_tolerant_start()
+    builder = (x509.CertificateBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+               .issuer_name(ca_cert.subject)
+               .public_key(public_key)
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(start)
+               .not_valid_after(start + datetime.timedelta(days=valid_days))
+               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+               .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+                                            key_encipherment=True, data_encipherment=False, key_agreement=False,
+                                            key_cert_sign=False, crl_sign=False, encipher_only=False,
+                                            decipher_only=False), critical=True)
+               .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+               .add_extension(x509.SubjectAlternativeName(names), critical=False)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+               .add_extension(authority_key_id, critical=False))
+    return builder.sign(ca_key, _hash_for(ca_key))
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+def read_file(path):
+    with open(path, 'rb') as handle:
+        return handle.read()
+
+
+def write_file_atomic(path, data, mode, uid=-1, gid=-1):
+    """Write ``data`` to ``path`` through a temp file in the same directory.
+
+    The temp file is created with ``mode`` (mkstemp makes it 0600 first), so a private key is
+    never readable by others, not even for a moment. Ownership is set before the rename.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise PKIError('the directory %s of %s does not exist' % (directory, path))
+    fd, temp_path = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp_path, mode)
+        if uid != -1 or gid != -1:
+            os.chown(temp_path, uid, gid)
+        os.rename(temp_path, path)
+    except BaseException:
+        if os.path.exists(temp_path):
+            os.unlink(temp_path)
+        raise
