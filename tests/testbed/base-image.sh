@@ -5,8 +5,9 @@
 source "$(dirname "$0")/lib.sh"
 
 # procps: testinfra's process checks; curl/openssl/netcat: the attack probes;
-# python3-cryptography: our node-side key/CSR module; nftables: firewall role.
-PACKAGES="systemd,systemd-sysv,dbus,python3,python3-cryptography,python3-apt,iproute2,nftables,procps,curl,openssl,ca-certificates,netcat-openbsd,gnupg"
+# python3-cryptography: our node-side key/CSR module; nftables: firewall role;
+# sudo: site.yml uses become, as on real hosts.
+PACKAGES="systemd,systemd-sysv,sudo,dbus,python3,python3-cryptography,python3-apt,iproute2,nftables,procps,curl,openssl,ca-certificates,netcat-openbsd,gnupg"
 STAMP=$(printf '%s' "$PACKAGES" | sha256sum | cut -c1-12)
 
 if [ "$(docker image inspect -f '{{ index .Config.Labels "hardened.nomad.packages" }}' "$BASE_IMAGE" 2>/dev/null)" = "$STAMP" ]; then
