@@ -1,0 +1,85 @@
+"""Shared helpers for the cluster scenario's attacks and checks.
+
+Tests run on the controller (the docker host). They reach into the containers
+through testinfra hosts, and act as the operator through the env file that
+site.yml wrote in the secrets dir.
+"""
+import json
+import os
+import pathlib
+import shlex
+import subprocess
+
+import pytest
+import testinfra
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+SECRETS = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
+SCENARIO_DIR = pathlib.Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
+NOMAD_BINARY = os.environ["NOMAD_BINARY"]
+SERVERS = ["hn-server-1", "hn-server-2", "hn-server-3"]
+CLIENT = "hn-client-1"
+OUTSIDER = "hn-outsider"
+TLS_DIR = "/etc/nomad.d/tls"
+
+
+def node(name):
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
+
+
+def secret(relative_path):
+    return (SECRETS / relative_path).read_text().strip()
+
+
+def address(name):
+    """The node's address on the molecule network (what nomad advertises)."""
+    return node(name).ansible("setup", "gather_subset=network")["ansible_facts"]["ansible_default_ipv4"]["address"]
+
+
+def curl(host, url, *options, cert=True, token=None):
+    """curl inside a container, by default with the node's own client certificate.
+
+    Returns (rc, http_status, body, stderr).
+    """
+    args = ["curl", "-sS", "--max-time", "10", "--cacert", f"{TLS_DIR}/ca.pem", "-o", "/tmp/body", "-w", "%{http_code}"]
+    if cert:
+        args += ["--cert", f"{TLS_DIR}/agent.pem", "--key", f"{TLS_DIR}/agent-key.pem"]
+    if token:
+        args += ["-H", f"X-Nomad-Token: {token}"]
+    args += list(options) + [url]
+    result = host.run(" ".join(shlex.quote(a) for a in args))
+    body = host.run("cat /tmp/body 2>/dev/null; rm -f /tmp/body").stdout
+    return result.rc, result.stdout.strip(), body, result.stderr
+
+
+def api(host, path, token=None, **kwargs):
+    """GET an API path on the node's own loopback listener; JSON body on success."""
+    rc, status, body, stderr = curl(host, f"https://127.0.0.1:4646{path}", token=token, **kwargs)
+    assert rc == 0, f"curl {path} failed: {stderr}"
+    return status, (json.loads(body) if status == "200" else body)
+
+
+def operator_cli(*args):
+    """The Nomad CLI as the operator runs it on the controller, from the env file."""
+    env_file = SECRETS / "operator" / "nomad.env"
+    command = f". {shlex.quote(str(env_file))} && {shlex.quote(NOMAD_BINARY)} " + " ".join(shlex.quote(a) for a in args)
+    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60, check=False)
+
+
+def run_playbook(*extra_args):
+    """Runs the scenario's converge (site.yml) again from the controller."""
+    return subprocess.run(
+        ["ansible-playbook", "-i", INVENTORY, str(SCENARIO_DIR / "converge.yml"), *extra_args],
+        capture_output=True, text=True, timeout=900, check=False,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+    )
+
+
+@pytest.fixture(scope="session")
+def management_token():
+    return secret("tokens/management.token")
+
+
+@pytest.fixture(scope="session")
+def server1():
+    return node("hn-server-1")
