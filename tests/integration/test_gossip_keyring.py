@@ -1,0 +1,287 @@
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""gossip_keyring, run through Ansible, against a real Nomad server with gossip encryption.
+
+The shared agent of conftest.py has no server.encrypt, so this file starts its own single server,
+with the same mTLS (verify_https_client, verify_server_hostname) and ACLs, the certificates of the
+shared `pki` fixture, and key A as its first gossip key. What the server really holds is read from
+its <data_dir>/server/serf.keyring (the keys, primary first), not only from the module.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from ansible_collections.hardened.nomad.plugins.module_utils._api import NomadClient, NomadError
+
+BOOTSTRAP_SECRET = '7a2c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b'
+KEY_A = base64.b64encode(os.urandom(32)).decode()
+KEY_B = base64.b64encode(os.urandom(32)).decode()
+KEY_C = base64.b64encode(os.urandom(32)).decode()
+ALL_KEYS = (KEY_A, KEY_B, KEY_C)
+
+AGENT_CONFIG = """
+data_dir  = "{data_dir}"
+bind_addr = "127.0.0.1"
+advertise {{
+  http = "127.0.0.1"
+  rpc  = "127.0.0.1"
+  serf = "127.0.0.1"
+}}
+ports {{
+  http = {http}
+  rpc  = {rpc}
+  serf = {serf}
+}}
+disable_update_check = true
+server {{
+  enabled          = true
+  bootstrap_expect = 1
+  encrypt          = "{encrypt}"
+}}
+acl {{
+  enabled = true
+}}
+tls {{
+  http                   = true
+  rpc                    = true
+  verify_https_client    = true
+  verify_server_hostname = true
+  ca_file                = "{ca_file}"
+  cert_file              = "{cert_file}"
+  key_file               = "{key_file}"
+}}
+"""
+
+
+def fp(key):
+    return hashlib.sha256(key.encode()).hexdigest()[:8]
+
+
+def free_ports(count):
+    """Distinct free ports: all sockets stay bound until every port is chosen, so none repeats."""
+    sockets = [socket.socket() for dummy in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(('127.0.0.1', 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+class Server:
+    def __init__(self, connection, data_dir):
+        self.connection = connection
+        self.data_dir = data_dir
+        self.management = dict(connection, token=BOOTSTRAP_SECRET)
+        self.client = NomadClient(**self.management)
+
+    def keyring_file(self):
+        """The server's own record: its keys, the primary first."""
+        with open(os.path.join(self.data_dir, 'server', 'serf.keyring')) as handle:
+            return json.load(handle)
+
+    def listed(self):
+        return self.client.get('/v1/agent/keyring/list')
+
+    def reset(self, primary, *others):
+        """Set the keyring with the raw API (not the module): ``primary`` first, then ``others``."""
+        for key in (primary,) + others:
+            self.client.request('PUT', '/v1/agent/keyring/install', body=dict(Key=key))
+        self.client.request('PUT', '/v1/agent/keyring/use', body=dict(Key=primary))
+        for key in self.keyring_file():
+            if key not in (primary,) + others:
+                self.client.request('PUT', '/v1/agent/keyring/remove', body=dict(Key=key))
+        assert self.keyring_file()[0] == primary and sorted(self.keyring_file()) == sorted((primary,) + others)
+
+
+def wait_until_serving(process, client, log_path, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise AssertionError('nomad agent exited with %s:\n%s' % (process.returncode, log_path.read_text()[-4000:]))
+        try:
+            client.wait_for_leader(1, interval=0.2)
+            return
+        except NomadError as exc:
+            if time.monotonic() > deadline:
+                raise AssertionError('nomad agent did not elect itself within %ds (%s):\n%s'
+                                     % (timeout, exc, log_path.read_text()[-4000:]))
+            time.sleep(0.3)
+
+
+def stop(process):
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope='module')
+def server(nomad_binary, pki, ansible_module, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp('gossip-agent')
+    (workdir / 'config').mkdir()
+    (workdir / 'data').mkdir()
+    ports = dict(zip(('http', 'rpc', 'serf'), free_ports(3)))
+    (workdir / 'config' / 'agent.hcl').write_text(AGENT_CONFIG.format(
+        data_dir=workdir / 'data', encrypt=KEY_A, ca_file=pki.ca, cert_file=pki.server, key_file=pki.server_key,
+        **ports))
+    log = open(workdir / 'agent.log', 'w')
+    process = subprocess.Popen([nomad_binary, 'agent', '-config', str(workdir / 'config')], stdout=log,
+                               stderr=subprocess.STDOUT, cwd=str(workdir), start_new_session=True)
+    connection = dict(address='https://127.0.0.1:%d' % ports['http'], ca_file=pki.ca, client_cert=pki.cli,
+                      client_key=pki.cli_key)
+    try:
+        wait_until_serving(process, NomadClient(**connection), workdir / 'agent.log')
+        boot = ansible_module('acl_bootstrap', dict(connection, bootstrap_secret=BOOTSTRAP_SECRET,
+                                                    data_dir=str(workdir / 'data'), leader_timeout=30))
+        assert not boot['failed'], boot
+        yield Server(connection, str(workdir / 'data'))
+    finally:
+        stop(process)
+        log.close()
+
+
+@pytest.fixture
+def keyring(ansible_module, server):
+    """keyring(check=False, diff=False, **args): run gossip_keyring with the management token.
+
+    Every result is checked to carry none of the keys.
+    """
+    def run(check=False, diff=False, **args):
+        result = ansible_module('gossip_keyring', dict(server.management, **args), check=check, diff=diff)
+        text = json.dumps(result)
+        for key in ALL_KEYS:
+            assert key not in text, 'a key leaked into the result: %s' % text
+        return result
+    return run
+
+
+def test_server_starts_with_key_a_alone(keyring, server):
+    assert server.keyring_file() == [KEY_A]
+    result = keyring(state='listed')
+    assert result['changed'] is False and result['failed'] is False
+    assert result['keys'] == {fp(KEY_A): 1}
+    assert result['num_nodes'] == 1
+    assert result['primary'] == fp(KEY_A)
+
+
+def test_rotation_to_b_then_rerun_is_unchanged(keyring, server):
+    server.reset(KEY_A)
+    rotated = keyring(key=KEY_B, diff=True)
+    assert rotated['changed'] is True and rotated['failed'] is False, rotated
+    assert rotated['keys'] == {fp(KEY_B): 1} and rotated['primary'] == fp(KEY_B)
+    assert rotated['fingerprint'] == fp(KEY_B)
+    assert rotated['diff'] == dict(before=dict(keys=[fp(KEY_A)], primary=fp(KEY_A)),
+                                   after=dict(keys=[fp(KEY_B)], primary=fp(KEY_B)))
+    # The server itself: B alone, and the API lists only B.
+    assert server.keyring_file() == [KEY_B]
+    assert server.listed()['Keys'] == {KEY_B: 1}
+    listed = keyring(state='listed')
+    assert listed['keys'] == {fp(KEY_B): 1} and listed['primary'] == fp(KEY_B)
+
+    again = keyring(key=KEY_B, diff=True)
+    assert again['changed'] is False and again['failed'] is False
+    assert again['diff']['before'] == again['diff']['after']
+    assert server.keyring_file() == [KEY_B]
+
+
+def test_check_mode_with_c_predicts_a_change_and_changes_nothing(keyring, server):
+    server.reset(KEY_B)
+    predicted = keyring(key=KEY_C, check=True, diff=True)
+    assert predicted['changed'] is True and predicted['failed'] is False, predicted
+    assert predicted['diff'] == dict(before=dict(keys=[fp(KEY_B)], primary=fp(KEY_B)),
+                                     after=dict(keys=[fp(KEY_C)], primary=fp(KEY_C)))
+    assert predicted['keys'] == {fp(KEY_B): 1}  # as found
+    assert server.keyring_file() == [KEY_B]
+    assert keyring(state='listed')['keys'] == {fp(KEY_B): 1}
+
+
+def test_absent_of_the_only_primary_key_fails_clearly(keyring, server):
+    server.reset(KEY_B)
+    result = keyring(key=KEY_B, state='absent')
+    assert result['failed'] is True
+    assert result['msg'] == ('key %s is the primary key (the only key installed): Nomad never removes the primary '
+                             'key. Make another key primary first (state=primary with that key)' % fp(KEY_B))
+    assert server.keyring_file() == [KEY_B]
+
+
+def test_absent_of_the_primary_among_several_is_refused_by_nomad_clearly(keyring, server):
+    server.reset(KEY_B, KEY_A)
+    result = keyring(key=KEY_B, state='absent')
+    assert result['failed'] is True
+    assert result['msg'] == ('1 of 1 servers refused to remove key %s (Nomad: 1/1 nodes reported failure): it is '
+                             'their primary key, which Nomad never removes: make another key primary first '
+                             '(state=primary)' % fp(KEY_B))
+    assert server.keyring_file() == [KEY_B, KEY_A]
+
+    removed = keyring(key=KEY_A, state='absent', diff=True)
+    assert removed['changed'] is True and removed['failed'] is False, removed
+    assert removed['keys'] == {fp(KEY_B): 1} and removed['primary'] == fp(KEY_B)
+    assert server.keyring_file() == [KEY_B]
+    assert keyring(key=KEY_A, state='absent')['changed'] is False
+
+
+def test_present_stages_a_key_and_keep_others_switches_primary(keyring, server):
+    server.reset(KEY_B)
+    staged = keyring(key=KEY_A, state='present')
+    assert staged['changed'] is True and staged['failed'] is False, staged
+    assert staged['keys'] == {fp(KEY_A): 1, fp(KEY_B): 1} and staged['primary'] == fp(KEY_B)
+    assert server.keyring_file() == [KEY_B, KEY_A]  # B stays primary
+    assert keyring(key=KEY_A, state='present')['changed'] is False
+
+    predicted = keyring(key=KEY_A, state='present', check=True)
+    assert predicted['changed'] is False
+
+    switched = keyring(key=KEY_A, remove_others=False)
+    assert switched['changed'] is True and switched['primary'] == fp(KEY_A)
+    assert server.keyring_file() == [KEY_A, KEY_B]  # A primary, B kept
+
+    back = keyring(key=KEY_B)
+    assert back['changed'] is True and back['keys'] == {fp(KEY_B): 1}
+    assert server.keyring_file() == [KEY_B]
+
+
+@pytest.fixture(scope='module')
+def agent_read_token(ansible_module, server):
+    """A client token whose policy reads the agent but may not write it."""
+    policy = ansible_module('acl_policy', dict(server.management, name='it-gossip-agent-read',
+                                               rules='agent {\n  policy = "read"\n}\nnode {\n  policy = "read"\n}\n'))
+    assert not policy['failed'], policy
+    token = ansible_module('acl_token', dict(server.management, name='it-gossip-agent-read',
+                                             policies=['it-gossip-agent-read']))
+    assert not token['failed'], token
+    return token['secret_id']
+
+
+def test_token_without_agent_write_fails_clearly(keyring, server, agent_read_token):
+    server.reset(KEY_B)
+    for args in (dict(state='listed'), dict(key=KEY_C)):
+        result = keyring(token=agent_read_token, **args)
+        assert result['failed'] is True
+        assert result['msg'].startswith('Nomad answered HTTP 403 to GET /v1/agent/keyring/list: Permission denied')
+        assert 'needs a token with agent:write' in result['msg'] and 'agent { policy = "write" }' in result['msg']
+    assert server.keyring_file() == [KEY_B]
+
+
+def test_token_with_an_agent_write_policy_is_enough(ansible_module, keyring, server):
+    policy = ansible_module('acl_policy', dict(server.management, name='it-gossip-agent-write',
+                                               rules='agent {\n  policy = "write"\n}\n'))
+    assert not policy['failed'], policy
+    token = ansible_module('acl_token', dict(server.management, name='it-gossip-agent-write',
+                                             policies=['it-gossip-agent-write']))
+    result = keyring(token=token['secret_id'], state='listed')
+    assert result['failed'] is False and result['keys'] == {fp(server.keyring_file()[0]): 1}
