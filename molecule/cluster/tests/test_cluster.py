@@ -199,7 +199,7 @@ tls {{
         for name in SERVERS:
             node(name).run("systemctl reload nomad-firewall")  # back to the declared sets
         operator_cli("server", "force-leave", "-prune", "hn-outsider.global")
-        for _ in range(60):  # autopilot drops the dead entry; remove it by hand if it lingers
+        for _attempt in range(60):  # autopilot drops the dead entry; remove it by hand if it lingers
             peers = raft_peers()
             if len(peers) == 3:
                 break
@@ -219,7 +219,7 @@ def raft_peers():
 def test_server_with_a_client_certificate_never_becomes_a_raft_peer():
     """A compromised client node (client certificate, no gossip key) cannot join as a server."""
     with rogue_server(with_gossip_key=False) as rogue_ip:
-        for _ in range(12):  # 24 s: many serf and raft rounds
+        for _round in range(12):  # 24 s: many serf and raft rounds
             time.sleep(2)
             addresses = [peer["Address"] for peer in raft_peers()]
             assert len(addresses) == 3 and not [a for a in addresses if a.startswith(rogue_ip + ":")], addresses
@@ -237,7 +237,7 @@ def test_rogue_server_with_the_gossip_key_never_gets_a_vote_or_the_log():
     servers and the controller only, and rotated with rotate_gossip_key.yml.)
     """
     with rogue_server(with_gossip_key=True) as rogue_ip:
-        for _ in range(12):
+        for _round in range(12):
             time.sleep(2)
             rogue = [peer for peer in raft_peers() if peer["Address"].startswith(rogue_ip + ":")]
             assert all(not peer["Voter"] for peer in rogue), rogue
