@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # What `make demo` shows: the operator env file and the cluster seen through it.
 source "$(dirname "$0")/lib.sh"
-ENV_FILE=$(ls -dt ~/.ansible/tmp/molecule.*.cluster/secrets/operator/nomad.env 2>/dev/null | head -1)
+# The newest cluster scenario's secrets (molecule keys its directory by project path).
+ENV_FILE=$(find ~/.ansible/tmp -maxdepth 4 -path '*/molecule.*.cluster/secrets/operator/nomad.env' -printf '%T@ %p\n' 2>/dev/null \
+  | sort -rn | head -1 | cut -d' ' -f2-)
 [ -n "$ENV_FILE" ] || { log "no operator env file: did the converge run?"; exit 1; }
 NOMAD="$CACHE_DIR/testbed/nomad/$NOMAD_VERSION/nomad"
 # shellcheck disable=SC1090

@@ -56,7 +56,7 @@ def test_operator_cli_over_mtls_with_management_token():
 
 
 def test_https_without_client_certificate_is_refused(server1):
-    rc, status, _, stderr = curl(server1, "https://127.0.0.1:4646/v1/agent/health", cert=False)
+    rc, status, _body, stderr = curl(server1, "https://127.0.0.1:4646/v1/agent/health", cert=False)
     assert rc != 0 and status == "000", (rc, status)
     assert re.search(r"certificate required|handshake|alert", stderr), stderr
 
@@ -73,8 +73,8 @@ def test_client_certificate_from_a_foreign_ca_is_refused(server1):
         "openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out cli.pem 2>/dev/null"
     )
     assert server1.run(script).rc == 0
-    rc, status, _, stderr = curl(server1, "https://127.0.0.1:4646/v1/agent/health", "--cert", "/tmp/foreign/cli.pem",
-                                 "--key", "/tmp/foreign/cli.key", cert=False)
+    rc, status, _body, stderr = curl(server1, "https://127.0.0.1:4646/v1/agent/health",
+                                     "--cert", "/tmp/foreign/cli.pem", "--key", "/tmp/foreign/cli.key", cert=False)
     server1.run("rm -rf /tmp/foreign")
     assert rc != 0 and status == "000", (rc, status)
     assert re.search(r"bad certificate|unknown ca|alert|handshake", stderr), stderr
