@@ -106,6 +106,9 @@ class NomadClient:
     def post(self, path, body=None, token=None):
         return self.request('POST', path, body=body, token=token)
 
+    def put(self, path, body=None, token=None):
+        return self.request('PUT', path, body=body, token=token)
+
     def delete(self, path, token=None):
         return self.request('DELETE', path, token=token)
 

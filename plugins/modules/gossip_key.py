@@ -100,42 +100,19 @@ key_bytes:
 """
 
 import base64
-import binascii
 import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-KEY_SIZES = (16, 24, 32)
+from ansible_collections.hardened.nomad.plugins.module_utils._gossip import GossipKeyError, key_size
+
 NEW_KEY_SIZE = 32
-
-
-class GossipKeyError(Exception):
-    """Never carries the key itself."""
 
 
 def generate_key():
     return to_text(base64.b64encode(os.urandom(NEW_KEY_SIZE)))
-
-
-def key_size(key, origin):
-    """Bytes the key decodes to; fails unless it is canonical standard base64 of 16, 24 or 32 bytes.
-
-    Strict like Nomad (Go's base64.StdEncoding): no URL-safe alphabet, no whitespace, correct
-    padding. ``origin`` says where the key came from; the key itself is never put in a message.
-    """
-    try:
-        raw = base64.b64decode(to_bytes(key), validate=True)
-    except (binascii.Error, ValueError):
-        raise GossipKeyError('%s is not valid standard base64: only A-Z, a-z, 0-9, "+" and "/" with "=" padding '
-                             'are allowed (not the URL-safe "-" and "_", no spaces or line breaks)' % origin)
-    if to_text(base64.b64encode(raw)) != key:
-        raise GossipKeyError('%s is not canonical base64 (wrong padding or trailing bits)' % origin)
-    if len(raw) not in KEY_SIZES:
-        raise GossipKeyError('%s decodes to %d bytes; Nomad needs 16, 24 or 32 bytes (32 recommended, 44 base64 '
-                             'characters)' % (origin, len(raw)))
-    return len(raw)
 
 
 def read_stored_key(path):

@@ -152,20 +152,16 @@ fingerprint:
   sample: 3f2a9c1b
 """
 
-import base64
-import binascii
 import copy
-import hashlib
 import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.hardened.nomad.plugins.module_utils._api import (
     NOMAD_CONNECTION_SPEC, NomadClient, NomadError)
+from ansible_collections.hardened.nomad.plugins.module_utils._gossip import GossipKeyError, fingerprint, key_size
 
-KEY_SIZES = (16, 24, 32)
 POLL_INTERVAL = 1.0
 KEYRING_PATH = '/v1/agent/keyring/'
 # Serf's answers when not every server took part (Nomad passes only this text on, with HTTP 500).
@@ -185,30 +181,6 @@ class KeyringError(Exception):
 
 class NotAllAnswered(KeyringError):
     """Some servers did not answer a keyring request in time; trying again may work."""
-
-
-def key_size(key, origin):
-    """Bytes the key decodes to; fails unless it is canonical standard base64 of 16, 24 or 32 bytes.
-
-    Same rules and messages as the gossip_key module (Go's base64.StdEncoding, like Nomad).
-    ``origin`` says where the key came from; the key itself is never put in a message.
-    """
-    try:
-        raw = base64.b64decode(to_bytes(key), validate=True)
-    except (binascii.Error, ValueError):
-        raise KeyringError('%s is not valid standard base64: only A-Z, a-z, 0-9, "+" and "/" with "=" padding '
-                           'are allowed (not the URL-safe "-" and "_", no spaces or line breaks)' % origin)
-    if to_text(base64.b64encode(raw)) != key:
-        raise KeyringError('%s is not canonical base64 (wrong padding or trailing bits)' % origin)
-    if len(raw) not in KEY_SIZES:
-        raise KeyringError('%s decodes to %d bytes; Nomad needs 16, 24 or 32 bytes (32 recommended, 44 base64 '
-                           'characters)' % (origin, len(raw)))
-    return len(raw)
-
-
-def fingerprint(key):
-    """First 8 hex characters of the SHA-256 of the key text: safe to show."""
-    return hashlib.sha256(to_bytes(key)).hexdigest()[:8]
 
 
 class Keyring:
@@ -295,10 +267,10 @@ class GossipKeyring:
     # -- API -----------------------------------------------------------------------------------
 
     def call(self, op, key=None):
-        method = 'GET' if op == 'list' else 'PUT'
-        body = None if key is None else dict(Key=key)
         try:
-            return self.client.request(method, KEYRING_PATH + op, body=body)
+            if op == 'list':
+                return self.client.get(KEYRING_PATH + op)
+            return self.client.put(KEYRING_PATH + op, body=None if key is None else dict(Key=key))
         except NomadError as exc:
             raise self.explain(exc, op, key)
 
@@ -427,7 +399,7 @@ def main():
     keyring = GossipKeyring(module)
     try:
         result = keyring.run()
-    except (KeyringError, NomadError) as exc:
+    except (GossipKeyError, KeyringError, NomadError) as exc:
         module.fail_json(msg=keyring.scrub(str(exc)))
     module.exit_json(**result)
 

@@ -3,17 +3,20 @@
 """Integration fixtures: our modules run through the real `ansible` CLI against a real Nomad agent.
 
 The agent is a single server on loopback with mTLS (verify_https_client, verify_server_hostname)
-and ACLs, using a CA and certificates made by our own TLS modules.
+and ACLs, using a CA and certificates made by our own TLS modules. `agent_factory` starts more
+such agents, with extra settings in their server block (e.g. gossip encryption).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 
 import pytest
@@ -138,10 +141,20 @@ def pki(ansible_module, tmp_path_factory):
     return certs
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+def free_ports(count):
+    """Distinct free ports: all sockets stay bound until every port is chosen, so none repeats.
+
+    (Binding and closing one socket per port can hand out the same port twice; the agent then
+    fails with "address already in use".)
+    """
+    sockets = [socket.socket() for dummy in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(('127.0.0.1', 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 AGENT_CONFIG = """
@@ -165,7 +178,7 @@ disable_update_check = true
 server {{
   enabled          = true
   bootstrap_expect = 1
-}}
+{server_hcl}}}
 acl {{
   enabled = true
 }}
@@ -182,27 +195,45 @@ tls {{
 
 
 @pytest.fixture(scope='session')
-def agent(nomad_binary, pki, tmp_path_factory):
+def agent_factory(nomad_binary, pki, tmp_path_factory):
+    """agent_factory(name='agent', server_hcl='') -> a context manager running one more agent.
+
+    Each agent is a single server like the shared `agent` (same mTLS, ACLs and certificates of
+    `pki`) with its own ports and data dir. ``server_hcl`` is added inside its server block,
+    e.g. 'encrypt = "..."'. The context yields the connection options (with the cli cert) plus
+    data_dir, unnamed_ip and unnamed_address; the agent stops when the context ends.
+    """
+    @contextlib.contextmanager
+    def start(name='agent', server_hcl=''):
+        workdir = tmp_path_factory.mktemp(name)
+        (workdir / 'config').mkdir()
+        (workdir / 'data').mkdir()
+        ports = dict(zip(('http', 'rpc', 'serf'), free_ports(3)))
+        extra = textwrap.dedent(server_hcl).strip()
+        (workdir / 'config' / 'agent.hcl').write_text(AGENT_CONFIG.format(
+            data_dir=workdir / 'data', other_ip=NAME_NOT_IN_CERT, ca_file=pki.ca, cert_file=pki.server,
+            key_file=pki.server_key, server_hcl=textwrap.indent(extra + '\n', '  ') if extra else '', **ports))
+        log = open(workdir / 'agent.log', 'w')
+        process = subprocess.Popen([nomad_binary, 'agent', '-config', str(workdir / 'config')], stdout=log,
+                                   stderr=subprocess.STDOUT, cwd=str(workdir), start_new_session=True)
+        connection = dict(address='https://127.0.0.1:%d' % ports['http'], ca_file=pki.ca, client_cert=pki.cli,
+                          client_key=pki.cli_key)
+        try:
+            wait_until_serving(process, connection, workdir / 'agent.log')
+            yield dict(connection, data_dir=str(workdir / 'data'), unnamed_ip=NAME_NOT_IN_CERT,
+                       unnamed_address='https://%s:%d' % (NAME_NOT_IN_CERT, ports['http']))
+        finally:
+            stop(process)
+            log.close()
+
+    return start
+
+
+@pytest.fixture(scope='session')
+def agent(agent_factory):
     """A running single-server agent; yields its connection options (with the cli cert)."""
-    workdir = tmp_path_factory.mktemp('agent')
-    (workdir / 'config').mkdir()
-    (workdir / 'data').mkdir()
-    ports = dict(http=free_port(), rpc=free_port(), serf=free_port())
-    (workdir / 'config' / 'agent.hcl').write_text(AGENT_CONFIG.format(
-        data_dir=workdir / 'data', other_ip=NAME_NOT_IN_CERT, ca_file=pki.ca, cert_file=pki.server,
-        key_file=pki.server_key, **ports))
-    log = open(workdir / 'agent.log', 'w')
-    process = subprocess.Popen([nomad_binary, 'agent', '-config', str(workdir / 'config')], stdout=log,
-                               stderr=subprocess.STDOUT, cwd=str(workdir), start_new_session=True)
-    connection = dict(address='https://127.0.0.1:%d' % ports['http'], ca_file=pki.ca, client_cert=pki.cli,
-                      client_key=pki.cli_key)
-    try:
-        wait_until_serving(process, connection, workdir / 'agent.log')
-        yield dict(connection, data_dir=str(workdir / 'data'), unnamed_ip=NAME_NOT_IN_CERT,
-                   unnamed_address='https://%s:%d' % (NAME_NOT_IN_CERT, ports['http']))
-    finally:
-        stop(process)
-        log.close()
+    with agent_factory() as running:
+        yield running
 
 
 def wait_until_serving(process, connection, log_path, timeout=60):

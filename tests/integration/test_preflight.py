@@ -31,7 +31,7 @@ def run_preflight(tmp_path, extra_vars=None, servers=("node1",), clients=()):
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
     (tmp_path / "vars.json").write_text(json.dumps(extra_vars or {}))
     return subprocess.run(
-        ["ansible-playbook", "-i", str(tmp_path / "inventory.yml"), str(REPO / "playbooks" / "site.yml"),
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"), str(REPO / "playbooks" / "site.yml"),
          "--tags", "preflight", "-e", f"@{tmp_path / 'vars.json'}",
          "-e", f"nomad_secrets_dir={tmp_path / 'secrets'}"],
         capture_output=True, text=True, timeout=300, check=False,

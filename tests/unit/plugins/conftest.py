@@ -164,7 +164,7 @@ class FakeNomad:
         return FakeResponse(raw)
 
     def writes(self):
-        return [call for call in self.calls if call[0] in ('POST', 'DELETE')]
+        return [call for call in self.calls if call[0] in ('POST', 'PUT', 'DELETE')]
 
     def _management(self, secret):
         token = self._by_secret(secret)

@@ -48,6 +48,13 @@ def test_request_sends_json_and_token_and_decodes_json(fake_nomad):
     assert api.get('/v1/acl/policy/p')['Name'] == 'p'
 
 
+def test_put_sends_json_with_the_put_method(fake_nomad, monkeypatch):
+    monkeypatch.setattr(fake_nomad, 'route', lambda *a: (200, dict(NumNodes=1)))
+    assert client(token='t').put('/v1/agent/keyring/use', body=dict(Key='k')) == dict(NumNodes=1)
+    assert fake_nomad.calls[-1] == ('PUT', '/v1/agent/keyring/use', dict(Key='k'), 't')
+    assert fake_nomad.writes() == [fake_nomad.calls[-1]]
+
+
 def test_token_argument_overrides_and_no_token_sends_no_header(fake_nomad):
     client(token='a').get('/v1/status/leader', token='b')
     client().get('/v1/status/leader')

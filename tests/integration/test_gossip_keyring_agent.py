@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """gossip_keyring, run through Ansible, against a real Nomad server with gossip encryption.
 
-The shared agent of conftest.py has no server.encrypt, so this file starts its own single server,
-with the same mTLS (verify_https_client, verify_server_hostname) and ACLs, the certificates of the
-shared `pki` fixture, and key A as its first gossip key. What the server really holds is read from
-its <data_dir>/server/serf.keyring (the keys, primary first), not only from the module.
+The shared agent of conftest.py has no server.encrypt, so this file starts its own single server
+with conftest's `agent_factory`: the same mTLS (verify_https_client, verify_server_hostname) and
+ACLs, the certificates of the shared `pki` fixture, and key A as its first gossip key. What the
+server really holds is read from its <data_dir>/server/serf.keyring (the keys, primary first),
+not only from the module.
 """
 
 from __future__ import annotations
@@ -14,14 +15,10 @@ import base64
 import hashlib
 import json
 import os
-import signal
-import socket
-import subprocess
-import time
 
 import pytest
 
-from ansible_collections.hardened.nomad.plugins.module_utils._api import NomadClient, NomadError
+from ansible_collections.hardened.nomad.plugins.module_utils._api import NomadClient
 
 BOOTSTRAP_SECRET = '7a2c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b'
 KEY_A = base64.b64encode(os.urandom(32)).decode()
@@ -29,54 +26,9 @@ KEY_B = base64.b64encode(os.urandom(32)).decode()
 KEY_C = base64.b64encode(os.urandom(32)).decode()
 ALL_KEYS = (KEY_A, KEY_B, KEY_C)
 
-AGENT_CONFIG = """
-data_dir  = "{data_dir}"
-bind_addr = "127.0.0.1"
-advertise {{
-  http = "127.0.0.1"
-  rpc  = "127.0.0.1"
-  serf = "127.0.0.1"
-}}
-ports {{
-  http = {http}
-  rpc  = {rpc}
-  serf = {serf}
-}}
-disable_update_check = true
-server {{
-  enabled          = true
-  bootstrap_expect = 1
-  encrypt          = "{encrypt}"
-}}
-acl {{
-  enabled = true
-}}
-tls {{
-  http                   = true
-  rpc                    = true
-  verify_https_client    = true
-  verify_server_hostname = true
-  ca_file                = "{ca_file}"
-  cert_file              = "{cert_file}"
-  key_file               = "{key_file}"
-}}
-"""
-
 
 def fp(key):
     return hashlib.sha256(key.encode()).hexdigest()[:8]
-
-
-def free_ports(count):
-    """Distinct free ports: all sockets stay bound until every port is chosen, so none repeats."""
-    sockets = [socket.socket() for dummy in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(('127.0.0.1', 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 class Server:
@@ -97,62 +49,22 @@ class Server:
     def reset(self, primary, *others):
         """Set the keyring with the raw API (not the module): ``primary`` first, then ``others``."""
         for key in (primary,) + others:
-            self.client.request('PUT', '/v1/agent/keyring/install', body=dict(Key=key))
-        self.client.request('PUT', '/v1/agent/keyring/use', body=dict(Key=primary))
+            self.client.put('/v1/agent/keyring/install', body=dict(Key=key))
+        self.client.put('/v1/agent/keyring/use', body=dict(Key=primary))
         for key in self.keyring_file():
             if key not in (primary,) + others:
-                self.client.request('PUT', '/v1/agent/keyring/remove', body=dict(Key=key))
+                self.client.put('/v1/agent/keyring/remove', body=dict(Key=key))
         assert self.keyring_file()[0] == primary and sorted(self.keyring_file()) == sorted((primary,) + others)
 
 
-def wait_until_serving(process, client, log_path, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            raise AssertionError('nomad agent exited with %s:\n%s' % (process.returncode, log_path.read_text()[-4000:]))
-        try:
-            client.wait_for_leader(1, interval=0.2)
-            return
-        except NomadError as exc:
-            if time.monotonic() > deadline:
-                raise AssertionError('nomad agent did not elect itself within %ds (%s):\n%s'
-                                     % (timeout, exc, log_path.read_text()[-4000:]))
-            time.sleep(0.3)
-
-
-def stop(process):
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
 @pytest.fixture(scope='module')
-def server(nomad_binary, pki, ansible_module, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp('gossip-agent')
-    (workdir / 'config').mkdir()
-    (workdir / 'data').mkdir()
-    ports = dict(zip(('http', 'rpc', 'serf'), free_ports(3)))
-    (workdir / 'config' / 'agent.hcl').write_text(AGENT_CONFIG.format(
-        data_dir=workdir / 'data', encrypt=KEY_A, ca_file=pki.ca, cert_file=pki.server, key_file=pki.server_key,
-        **ports))
-    log = open(workdir / 'agent.log', 'w')
-    process = subprocess.Popen([nomad_binary, 'agent', '-config', str(workdir / 'config')], stdout=log,
-                               stderr=subprocess.STDOUT, cwd=str(workdir), start_new_session=True)
-    connection = dict(address='https://127.0.0.1:%d' % ports['http'], ca_file=pki.ca, client_cert=pki.cli,
-                      client_key=pki.cli_key)
-    try:
-        wait_until_serving(process, NomadClient(**connection), workdir / 'agent.log')
+def server(agent_factory, ansible_module):
+    with agent_factory('gossip-agent', server_hcl='encrypt = "%s"' % KEY_A) as agent:
+        connection = dict((k, agent[k]) for k in ('address', 'ca_file', 'client_cert', 'client_key'))
         boot = ansible_module('acl_bootstrap', dict(connection, bootstrap_secret=BOOTSTRAP_SECRET,
-                                                    data_dir=str(workdir / 'data'), leader_timeout=30))
+                                                    data_dir=agent['data_dir'], leader_timeout=30))
         assert not boot['failed'], boot
-        yield Server(connection, str(workdir / 'data'))
-    finally:
-        stop(process)
-        log.close()
+        yield Server(connection, agent['data_dir'])
 
 
 @pytest.fixture
