@@ -1,0 +1,199 @@
+"""Every credential of a live cluster is rotated while a probe calls the API.
+
+Each rotation runs as the operator would run it (ansible-playbook on the
+controller). Meanwhile a probe thread calls GET /v1/jobs over mTLS every 0.5 s,
+round-robin on the three servers, with the stored management token; it re-reads
+the operator's CA bundle, certificate, key and token files on every call, as any
+tool that the operator points at those files would. The tests run in order and
+each prints its duration and the probe's failed/total calls.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import pathlib
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+
+import pytest
+import testinfra
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+SECRETS = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
+PLAYBOOKS = pathlib.Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]).parents[1] / "playbooks"
+SERVERS = ["hn-rot-server-1", "hn-rot-server-2", "hn-rot-server-3"]
+CLIENT = "hn-rot-client-1"
+NODES = SERVERS + [CLIENT]
+TLS_DIR = "/etc/nomad.d/tls"
+
+
+def node(name):
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
+
+
+def secret(relative_path):
+    return (SECRETS / relative_path).read_text().strip()
+
+
+def server_addresses():
+    return [node(name).ansible("setup", "gather_subset=network")["ansible_facts"]["ansible_default_ipv4"]["address"]
+            for name in SERVERS]
+
+
+def call(address, path, token, cert=None, key=None):
+    """One API call as the operator: files read now, the server name checked."""
+    context = ssl.create_default_context(cafile=str(SECRETS / "operator" / "ca-bundle.pem"))
+    context.load_cert_chain(cert or SECRETS / "operator" / "cli.pem", key or SECRETS / "operator" / "cli-key.pem")
+    with socket.create_connection((address, 4646), timeout=5) as raw:
+        # The certificates name server.global.nomad, whatever address we dial.
+        with context.wrap_socket(raw, server_hostname="server.global.nomad") as tls:
+            tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {address}:4646\r\nX-Nomad-Token: {token}\r\n"
+                        "Connection: close\r\n\r\n".encode())
+            response = http.client.HTTPResponse(tls)
+            response.begin()
+            return response.status, response.read().decode()
+
+
+class Probe(threading.Thread):
+    """Calls GET /v1/jobs every 0.5 s, round-robin on the servers, until stopped."""
+
+    def __init__(self, addresses):
+        super().__init__(daemon=True)
+        self.addresses = addresses
+        self.calls = 0
+        self.failures = []
+        self.stopping = threading.Event()
+
+    def run(self):
+        while not self.stopping.is_set():
+            address = self.addresses[self.calls % len(self.addresses)]
+            self.calls += 1
+            try:
+                status, body = call(address, "/v1/jobs", secret("tokens/management.token"))
+                if status != 200:
+                    self.failures.append(f"{address}: HTTP {status} {body[:120]}")
+            except Exception as error:  # every failure counts, whatever its kind
+                self.failures.append(f"{address}: {type(error).__name__}: {error}")
+            self.stopping.wait(0.5)
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+        return self.failures, self.calls
+
+
+def rotate(playbook, *extra_args):
+    """Runs a playbook under the probe; returns (run, seconds, failures, calls)."""
+    probe = Probe(server_addresses())
+    probe.start()
+    time.sleep(2)  # a few calls before the rotation starts
+    started = time.monotonic()
+    run = subprocess.run(["ansible-playbook", "-i", INVENTORY, str(PLAYBOOKS / playbook), *extra_args],
+                         capture_output=True, text=True, timeout=1200, check=False,
+                         env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
+    seconds = time.monotonic() - started
+    time.sleep(2)  # and a few after
+    failures, calls = probe.stop()
+    print(f"\nROTATION {playbook} {' '.join(extra_args)}: {seconds:.1f} s, probe failed/total = {len(failures)}/{calls}")
+    for failure in failures[:10]:
+        print("  probe failure:", failure)
+    return run, seconds, failures, calls
+
+
+def agent_pids():
+    return {name: node(name).run("systemctl show --property MainPID --value nomad").stdout.strip() for name in NODES}
+
+
+def serials():
+    return {name: node(name).run(f"openssl x509 -in {TLS_DIR}/agent.pem -noout -serial").stdout.strip()
+            for name in NODES}
+
+
+def issuers_fingerprint():
+    return {name: node(name).run(f"openssl x509 -in {TLS_DIR}/agent.pem -noout -issuer -ext authorityKeyIdentifier")
+            .stdout.strip() for name in NODES}
+
+
+def assert_completed(run):
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert re.search(r"failed=0", run.stdout)
+
+
+# ---------------------------------------------------------------- certificates
+
+
+def test_site_renews_certificates_near_expiry_with_reload_only():
+    """site.yml renews certificates within nomad_tls_renew_before_days; agents reload, PIDs stay."""
+    pids, before = agent_pids(), serials()
+    # 400 days before expiry covers the whole 365-day validity: every cert is due.
+    run, _seconds, failures, calls = rotate("site.yml", "-e", "nomad_tls_renew_before_days=400")
+    assert_completed(run)
+    after = serials()
+    assert all(after[name] != before[name] for name in NODES), (before, after)
+    assert agent_pids() == pids
+    assert failures == [] and calls > 10
+
+
+def test_rotate_certificates_without_restart_or_failed_call():
+    pids, before = agent_pids(), serials()
+    operator_cert_before = (SECRETS / "operator" / "cli.pem").read_text()
+    key_before = node(SERVERS[0]).run(f"sha256sum {TLS_DIR}/agent-key.pem").stdout
+    run, _seconds, failures, calls = rotate("rotate_certificates.yml")
+    assert_completed(run)
+    assert failures == [], failures
+    assert calls > 10
+    after = serials()
+    assert all(after[name] != before[name] for name in NODES)
+    assert agent_pids() == pids
+    assert node(SERVERS[0]).run(f"sha256sum {TLS_DIR}/agent-key.pem").stdout != key_before  # new key
+    assert (SECRETS / "operator" / "cli.pem").read_text() != operator_cert_before
+
+
+def test_rotate_ca_without_restart_or_failed_call(tmp_path):
+    pids, issuers_before = agent_pids(), issuers_fingerprint()
+    ca_before = secret("ca/ca.pem")
+    # keep the operator's certificate from the old CA, to try it afterwards
+    for name in ("cli.pem", "cli-key.pem"):
+        shutil.copy(SECRETS / "operator" / name, tmp_path / name)
+    run, _seconds, failures, calls = rotate("rotate_ca.yml")
+    assert_completed(run)
+    assert failures == [], failures
+    assert calls > 10
+    assert secret("ca/ca.pem") != ca_before
+    issuers_after = issuers_fingerprint()
+    assert all(issuers_after[name] != issuers_before[name] for name in NODES)
+    assert agent_pids() == pids
+    # the old CA: key gone, certificate archived, trusted nowhere any more
+    assert not (SECRETS / "ca-previous").exists() and not (SECRETS / "ca-next").exists()
+    archived = list((SECRETS / "ca-archive").glob("*/ca.pem"))
+    assert len(archived) == 1 and not list((SECRETS / "ca-archive").glob("*/ca-key.pem"))
+    old_ca_line = ca_before.splitlines()[3]
+    for name in NODES:
+        assert old_ca_line not in node(name).run(f"cat {TLS_DIR}/ca.pem").stdout
+    assert old_ca_line not in (SECRETS / "operator" / "ca-bundle.pem").read_text()
+    # a client certificate from the old CA is refused now; the new one works
+    with pytest.raises((ssl.SSLError, ConnectionResetError)):
+        call(server_addresses()[0], "/v1/jobs", secret("tokens/management.token"),
+             cert=tmp_path / "cli.pem", key=tmp_path / "cli-key.pem")
+    assert call(server_addresses()[0], "/v1/jobs", secret("tokens/management.token"))[0] == 200
+
+
+def test_cluster_healthy_after_tls_rotations():
+    status, body = call(server_addresses()[0], "/v1/operator/raft/configuration", secret("tokens/management.token"))
+    assert status == 200
+    assert len(json.loads(body)["Servers"]) == 3
+    status, body = call(server_addresses()[0], "/v1/nodes", secret("tokens/management.token"))
+    assert [(n["Name"], n["Status"]) for n in json.loads(body)] == [(CLIENT, "ready")]
+
+
+@pytest.fixture(autouse=True)
+def _show_duration(request):
+    started = time.monotonic()
+    yield
+    print(f"\n{request.node.name}: {time.monotonic() - started:.1f} s")
