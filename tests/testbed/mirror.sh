@@ -49,15 +49,23 @@ for bin in "$CACHE_DIR"/testbed/nomad/*/nomad; do
 done
 SUMS="nomad_${NOMAD_VERSION}_SHA256SUMS"
 
-# 3. Serve it (bound to the bridge address only).
-if [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null && curl -fsS -o /dev/null "$URL/$NOMAD_VERSION/$SUMS"; then
+# 3. Serve it (bound to the bridge address only). A server counts as ours only
+# if it serves our own signed SHA256SUMS: another checkout's mirror on the same
+# port would serve files signed with another throwaway key.
+LOCAL_SUMS="$MIRROR_DIR/nomad/$NOMAD_VERSION/$SUMS"
+serves_ours() { curl -fsS "$URL/$NOMAD_VERSION/$SUMS" 2>/dev/null | cmp -s - "$LOCAL_SUMS"; }
+if [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null && serves_ours; then
   log "mirror already serving at $URL"
   exit 0
 fi
 if [ -s "$PIDFILE" ]; then kill "$(cat "$PIDFILE")" 2>/dev/null || true; fi
+if curl -fsS -o /dev/null "$URL/" 2>/dev/null; then
+  log "port $MIRROR_PORT on $BIND already serves another mirror (another checkout?): stop it or set HARDENED_NOMAD_MIRROR_PORT"
+  exit 1
+fi
 log "serving $MIRROR_DIR at http://$BIND:$MIRROR_PORT"
 nohup python3 -m http.server --bind "$BIND" --directory "$MIRROR_DIR" "$MIRROR_PORT" \
   >"$CACHE_DIR/testbed/mirror.log" 2>&1 </dev/null &
 echo $! >"$PIDFILE"
-for _ in $(seq 50); do curl -fsS -o /dev/null "$URL/$NOMAD_VERSION/$SUMS" 2>/dev/null && exit 0; sleep 0.1; done
+for _ in $(seq 50); do serves_ours && exit 0; sleep 0.1; done
 log "the mirror did not come up: see $CACHE_DIR/testbed/mirror.log"; exit 1
