@@ -74,6 +74,7 @@ def test_even_server_count_warns_but_passes(tmp_path):
      ("node1",), "must be\nunique"),
     ({"nomad_acl_tokens": [{"name": "management", "type": "management"}]}, ("node1",), "may not name a token 'management'"),
     ({"nomad_acl_tokens": [{"name": "../escape", "policies": ["readonly"]}]}, ("node1",), "they name the secret files"),
+    ({"nomad_acl_tokens": [{"name": "ci.retiring", "policies": ["readonly"]}]}, ("node1",), "rotate_tokens.yml uses those names"),
     ({"nomad_acl_tokens": [{"name": "ci", "policies": ["deployer"]}]}, ("node1",), "does not define (or marks absent):\ndeployer"),
     ({"nomad_acl_policies": [{"name": "p"}], "nomad_acl_tokens": []}, ("node1",), "needs 'rules'"),
     ({"nomad_limits": {"http_max_conns_per_clien": 10}}, ("node1",), "nomad_limits"),

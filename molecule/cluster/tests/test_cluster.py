@@ -306,6 +306,19 @@ def test_firewall_touches_only_nomad_ports(server1):
     assert server1.run("nft list tables").stdout.count("table") >= 1
 
 
+def test_firewall_can_be_switched_off_and_on_again():
+    client = node(CLIENT)
+    off = run_playbook("--tags", "firewall", "--limit", CLIENT, "-e", "nomad_firewall_enabled=false")
+    assert off.returncode == 0, off.stdout[-3000:]
+    assert client.run("nft list table inet hardened_nomad").rc != 0  # the table is gone
+    assert not client.file("/etc/systemd/system/nomad-firewall.service").exists
+    assert not client.file("/etc/nftables.hardened-nomad.nft").exists
+    on = run_playbook("--tags", "firewall")
+    assert on.returncode == 0, on.stdout[-3000:]
+    assert "tcp dport 4647" in client.run("nft list table inet hardened_nomad").stdout
+    assert client.service("nomad-firewall").is_enabled
+
+
 # ---------------------------------------------------------------- least privilege on the hosts
 
 

@@ -88,19 +88,28 @@ class Probe(threading.Thread):
         return self.failures, self.calls
 
 
-def rotate(playbook, *extra_args):
+def playbook(name, *extra_args):
+    """Runs one of the collection's playbooks against the scenario, as the operator would."""
+    return subprocess.run(["ansible-playbook", "-i", INVENTORY, str(PLAYBOOKS / name), *extra_args],
+                          capture_output=True, text=True, timeout=1200, check=False,
+                          env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
+
+
+def recap_lines(run):
+    return [line for line in run.stdout.splitlines() if re.match(r"^hn-rot-\S+\s+: ok=", line)]
+
+
+def rotate(playbook_name, *extra_args):
     """Runs a playbook under the probe; returns (run, seconds, failures, calls)."""
     probe = Probe(server_addresses())
     probe.start()
     time.sleep(2)  # a few calls before the rotation starts
     started = time.monotonic()
-    run = subprocess.run(["ansible-playbook", "-i", INVENTORY, str(PLAYBOOKS / playbook), *extra_args],
-                         capture_output=True, text=True, timeout=1200, check=False,
-                         env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
+    run = playbook(playbook_name, *extra_args)
     seconds = time.monotonic() - started
     time.sleep(2)  # and a few after
     failures, calls = probe.stop()
-    print(f"\nROTATION {playbook} {' '.join(extra_args)}: {seconds:.1f} s, probe failed/total = {len(failures)}/{calls}")
+    print(f"\nROTATION {playbook_name} {' '.join(extra_args)}: {seconds:.1f} s, probe failed/total = {len(failures)}/{calls}")
     for failure in failures[:10]:
         print("  probe failure:", failure)
     return run, seconds, failures, calls
@@ -190,6 +199,106 @@ def test_cluster_healthy_after_tls_rotations():
     assert len(json.loads(body)["Servers"]) == 3
     status, body = call(server_addresses()[0], "/v1/nodes", secret("tokens/management.token"))
     assert [(n["Name"], n["Status"]) for n in json.loads(body)] == [(CLIENT, "ready")]
+
+
+# ---------------------------------------------------------------- gossip key
+
+
+def keyrings():
+    """The gossip keys each server reports for itself."""
+    token = secret("tokens/management.token")
+    result = {}
+    for address in server_addresses():
+        status, body = call(address, "/v1/agent/keyring/list", token)
+        assert status == 200, body
+        result[address] = json.loads(body)["Keys"]
+    return result
+
+
+def test_rotate_gossip_key_without_restart_or_failed_call():
+    pids, old_key = agent_pids(), secret("gossip.key")
+    assert all(list(keys) == [old_key] for keys in keyrings().values())
+    run, _seconds, failures, calls = rotate("rotate_gossip_key.yml", "-e", "nomad_gossip_rotate=true")
+    assert_completed(run)
+    assert failures == [], failures
+    assert calls > 5
+    new_key = secret("gossip.key")
+    assert new_key != old_key
+    for address, keys in keyrings().items():
+        assert list(keys) == [new_key], f"{address} still holds other keys"  # the old key is gone everywhere
+    assert agent_pids() == pids
+    for name in SERVERS:  # servers added later start with the new key
+        assert new_key in node(name).run("cat /etc/nomad.d/gossip.hcl").stdout
+    # re-running with no new key changes nothing
+    again = playbook("rotate_gossip_key.yml")
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert recap_lines(again) and all(" changed=0 " in line for line in recap_lines(again))
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def test_rotate_persona_tokens():
+    old = {name: secret(f"tokens/{name}.token") for name in ("readonly", "operator")}
+    run, _seconds, failures, calls = rotate("rotate_tokens.yml")
+    assert_completed(run)
+    print(f"  (management token untouched: probe failed/total = {len(failures)}/{calls})")
+    address = server_addresses()[0]
+    for name, old_secret in old.items():
+        new_secret = secret(f"tokens/{name}.token")
+        assert new_secret != old_secret
+        assert call(address, "/v1/acl/token/self", old_secret)[0] == 403
+        status, body = call(address, "/v1/acl/token/self", new_secret)
+        assert status == 200 and json.loads(body)["Name"] == name
+        assert oct((SECRETS / "tokens" / f"{name}.token").stat().st_mode & 0o777) == "0o600"
+
+
+def test_rotate_management_token_never_leaves_the_cluster_without_one():
+    old = secret("tokens/management.token")
+    run, _seconds, failures, calls = rotate("rotate_tokens.yml", "-e", "nomad_acl_rotate_management=true")
+    assert_completed(run)
+    # the probe reads the stored token on every call: it must never hold a dead one
+    assert failures == [], failures
+    new = secret("tokens/management.token")
+    address = server_addresses()[0]
+    assert new != old
+    assert call(address, "/v1/acl/token/self", old)[0] == 403
+    status, body = call(address, "/v1/acl/token/self", new)
+    assert status == 200 and json.loads(body)["Type"] == "management"
+
+
+# ---------------------------------------------------------------- ACL bootstrap recovery
+
+
+def test_acl_bootstrap_reset_after_a_lost_management_token(tmp_path):
+    lost = secret("tokens/management.token")
+    # the operator lost the token: it is gone from the secrets dir
+    for name in ("tokens/management.token", "acl-bootstrap.secret"):
+        shutil.move(SECRETS / name, tmp_path / pathlib.Path(name).name)
+    started = time.monotonic()
+    run = playbook("acl_bootstrap_reset.yml")
+    print(f"\nROTATION acl_bootstrap_reset.yml: {time.monotonic() - started:.1f} s (no probe: the token was lost)")
+    assert_completed(run)
+    new = secret("tokens/management.token")
+    address = server_addresses()[0]
+    assert new != lost
+    assert call(address, "/v1/acl/token/self", lost)[0] == 403
+    status, body = call(address, "/v1/acl/token/self", new)
+    assert status == 200 and json.loads(body)["Type"] == "management"
+    for name in SERVERS:  # the reset file is gone again
+        assert node(name).run("ls /var/lib/nomad/server/acl-bootstrap-reset").rc != 0
+
+
+# ---------------------------------------------------------------- afterwards
+
+
+def test_site_yml_after_all_rotations_changes_nothing():
+    pids = agent_pids()
+    run = playbook("site.yml")
+    assert run.returncode == 0, run.stdout[-4000:]
+    recap = recap_lines(run)
+    assert len(recap) == 4 and all(" changed=0 " in line for line in recap), recap
+    assert agent_pids() == pids
 
 
 @pytest.fixture(autouse=True)
