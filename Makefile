@@ -17,12 +17,13 @@ export PY_COLORS := 0
 export MOLECULE_NO_LOG := false
 
 .PHONY: help setup venv collection host-packages docker image nomad mirror \
-        test lint sanity units integration molecule demo demo-clean clean
+        test lint sanity units integration molecule demo demo-clean bench clean
 
 help:
 	@echo "make demo   - build the test bed and bring up Nomad with the collection"
 	@echo "make test   - lint, sanity, unit, integration and every molecule scenario"
 	@echo "make setup  - only the (cached) test bed: venv, docker, image, Nomad build, mirror"
+	@echo "make bench  - converge timings of site.yml (cold, warm, check, 4/6/9 nodes) into docs/benchmarks.md"
 
 ## ---- setup (idempotent, cached) ----
 setup: venv collection image mirror
@@ -77,6 +78,11 @@ molecule: setup
 	  echo "=== molecule test -s $$scenario"; \
 	  $(TESTBED)/env.sh molecule test -s $$scenario; \
 	done
+
+## ---- benchmarks (not part of make test) ----
+# Cold, warm, check and 4/6/9-node converges of site.yml; writes docs/benchmarks.md.
+bench: setup
+	$(TESTBED)/env.sh $(VENV)/bin/python tests/bench/bench.py
 
 ## ---- demo ----
 # The cluster scenario's 3 servers + 1 client, converged with playbooks/site.yml
