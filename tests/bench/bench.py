@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -170,7 +171,58 @@ def parse_log(text):
     return recap, tasks, timer
 
 
-def play(run_dir, inventory, name, extra_args=(), env_over=None):
+# ---------------------------------------------------------------- CPU accounting
+# Where the CPU of the 2 shared cores goes during a run: Ansible on the controller
+# (with the docker CLI it spawns), the containers (modules, systemd, the agents),
+# the docker daemons, and everything else on the machine (other test runs).
+
+def _proc_cpu(names):
+    hz = os.sysconf('SC_CLK_TCK')
+    total = 0.0
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % pid, encoding='ascii', errors='replace') as f:
+                head, tail = f.read().rsplit(')', 1)
+        except OSError:
+            continue
+        if head.split('(', 1)[1] in names:
+            fields = tail.split()
+            total += (int(fields[11]) + int(fields[12])) / hz  # utime stime (a shim's children are the containers')
+    return total
+
+
+def _cgroup_cpu(cid):
+    for path, scale in (('/sys/fs/cgroup/cpuacct/docker/%s/cpuacct.usage' % cid, 1e9),
+                        ('/sys/fs/cgroup/system.slice/docker-%s.scope/cpu.stat' % cid, 1e6),
+                        ('/sys/fs/cgroup/docker/%s/cpu.stat' % cid, 1e6)):
+        try:
+            with open(path, encoding='ascii') as f:
+                text = f.read()
+        except OSError:
+            continue
+        value = text.split()[1] if text.startswith('usage_usec') else text.split()[0]
+        return int(value) / scale
+    return None
+
+
+def cpu_snapshot(container_ids):
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    nodes = [_cgroup_cpu(cid) for cid in container_ids]
+    return {'controller': usage.ru_utime + usage.ru_stime,
+            'nodes': None if None in nodes or not nodes else sum(nodes),
+            'daemons': _proc_cpu(('dockerd', 'containerd', 'containerd-shim', 'containerd-shim-runc-v2'))}
+
+
+def cpu_delta(before, after):
+    if before['nodes'] is None or after['nodes'] is None:
+        return None
+    d = {k: round(after[k] - before[k], 1) for k in before}
+    return d
+
+
+def play(run_dir, inventory, name, extra_args=(), env_over=None, container_ids=()):
     """One ansible-playbook run, timed wall clock (ansible's start-up included)."""
     env = dict(os.environ)
     env.update({
@@ -187,6 +239,7 @@ def play(run_dir, inventory, name, extra_args=(), env_over=None):
     argv = [os.path.join(VENV_BIN, 'ansible-playbook'), '-i', inventory, PLAYBOOK] + list(extra_args)
     log_path = os.path.join(run_dir, name + '.log')
     load = loadavg()
+    cpu0 = cpu_snapshot(container_ids)
     start = time.monotonic()
     with open(log_path, 'w', encoding='utf-8') as out:
         with subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT) as proc:
@@ -194,6 +247,7 @@ def play(run_dir, inventory, name, extra_args=(), env_over=None):
             rc = proc.wait()
             CHILDREN.remove(proc)
     wall = time.monotonic() - start
+    cpu = cpu_delta(cpu0, cpu_snapshot(container_ids))
     with open(log_path, encoding='utf-8') as f:
         recap, tasks, timer = parse_log(f.read())
     result = {
@@ -201,9 +255,9 @@ def play(run_dir, inventory, name, extra_args=(), env_over=None):
         'changed': sum(h['changed'] for h in recap.values()),
         'failed': sum(h['failed'] + h['unreachable'] for h in recap.values()),
         'hosts': len(recap), 'tasks': tasks, 'log': os.path.relpath(log_path, REPO),
-        'env': env_over or {}, 'args': list(extra_args),
+        'env': env_over or {}, 'args': list(extra_args), 'cpu': cpu,
     }
-    log('  %-28s %7.1fs rc=%d changed=%d load=%.2f' % (name, wall, rc, result['changed'], load[0]))
+    log('  %-28s %7.1fs rc=%d changed=%d load=%.2f cpu=%s' % (name, wall, rc, result['changed'], load[0], cpu))
     if rc != 0:
         raise RuntimeError('%s failed (rc=%d): see %s' % (name, rc, log_path))
     return result
@@ -342,13 +396,14 @@ def main_loop(args, root):
             create_nodes(nodes)
             res['setup'] = round(time.monotonic() - t0, 1)
             inventory = write_inventory(run_dir, nodes)
-            res['cold'] = play(run_dir, inventory, 'cold', env_over=job['env'])
+            ids = run(['docker', 'inspect', '-f', '{{.Id}}'] + [name for name, _group in nodes]).stdout.split()
+            res['cold'] = play(run_dir, inventory, 'cold', env_over=job['env'], container_ids=ids)
             sched.record(job, None, res['cold']['wall'] + res['setup'])
             for f in job['followups']:
                 if not sched.admit(job, f):
                     skipped.append({'kind': job['kind'], 'round': job['round'], 'run': f['name']})
                     continue
-                res[f['name']] = play(run_dir, inventory, f['name'], f['args'], f['env'])
+                res[f['name']] = play(run_dir, inventory, f['name'], f['args'], f['env'], ids)
                 sched.record(job, f, res[f['name']]['wall'])
         except (RuntimeError, subprocess.SubprocessError, OSError) as exc:
             log('%s FAILED: %s' % (label, exc))
@@ -530,6 +585,28 @@ def write_doc(args, info, done, skipped, failed, started, finished, others, argv
                          'with pipelining on both sides%s.' % (
                              m['tuned9'] / m['cold4'],
                              ' = %.2f ×' % (m['tuned9'] / m['pipe4']) if m['pipe4'] else ' not measured'))
+        lines.append('')
+
+    cpu_rows = [(title, res) for title, res in (
+        ('Cold, 4 nodes', cold4), ('Warm, 4 nodes', warm), ('Check, 4 nodes', check), ('Cold, 6 nodes', cold6),
+        ('Cold, 9 nodes', cold9), ('Warm, 4 nodes, pipelining', warm_pipe), ('Cold, 4 nodes, pipelining', pipe4),
+        ('Cold, 9 nodes, forks 10', forks9), ('Cold, 9 nodes, forks 10 + pipelining', tuned9))
+        if res and all(r.get('cpu') for r in res)]
+    if cpu_rows:
+        lines.append('### Where the CPU went (median CPU seconds per run)')
+        lines.append('')
+        lines.append('Ansible = ansible-playbook and everything it runs on the controller (the docker CLI too); containers = '
+                     'the modules, systemd and the agents in the bench containers; docker = dockerd, containerd and the '
+                     'shims (the cost of `docker exec`, the test bed\'s connection). Indicative: the three are read from '
+                     'different counters (rusage, cgroups, /proc) and are not meant to add up to the wall clock.')
+        lines.append('')
+        lines.append('| Run | Wall | Ansible | Containers | Docker |')
+        lines.append('|---|---|---|---|---|')
+        for title, res in cpu_rows:
+            c = {k: med([r['cpu'][k] for r in res]) for k in ('controller', 'nodes', 'daemons')}
+            wall = med([r['wall'] for r in res])
+            lines.append('| %s | %.1fs | %.1f | %.1f | %.1f |' % (
+                title, wall, c['controller'], c['nodes'], c['daemons']))
         lines.append('')
 
     fetch = [name for name, _s in task_table([cold4], 1000)[0] if FETCH_RE.search(name)] if cold4 else []
