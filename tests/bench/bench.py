@@ -235,6 +235,7 @@ def play(run_dir, inventory, name, extra_args=(), env_over=None, container_ids=(
         'COLUMNS': '200',
         'ANSIBLE_RETRY_FILES_ENABLED': 'false',
     })
+    env.update(BASE_ENV)
     env.update(env_over or {})
     argv = [os.path.join(VENV_BIN, 'ansible-playbook'), '-i', inventory, PLAYBOOK] + list(extra_args)
     log_path = os.path.join(run_dir, name + '.log')
@@ -270,14 +271,19 @@ def play(run_dir, inventory, name, extra_args=(), env_over=None, container_ids=(
 # priority (0 first): a run starts only if it ends within the budget with time
 # left for every later run of a more important priority.
 
+# Every run has forks 10 (the README: forks >= hosts; Ansible's default of 5 runs a
+# 9-node task in two batches) and the roles' default pipelining. The knob runs undo
+# one of them, to show what it is worth. Pipelining is a role default (a variable),
+# so only -e turns it off; ANSIBLE_PIPELINING in the environment would not.
+BASE_ENV = {'ANSIBLE_FORKS': '10'}
+NO_PIPE = ('-e', 'ansible_pipelining=false')
+FORKS5 = {'ANSIBLE_FORKS': '5'}
 WARM = 'warm', (), None
 CHECK = 'check', ('--check', '--diff'), None
-WARM_PIPE = 'warm_pipelining', (), {'ANSIBLE_PIPELINING': 'True'}
-PIPE = {'ANSIBLE_PIPELINING': 'True'}
-FORKS = {'ANSIBLE_FORKS': '10'}
+WARM_NO_PIPE = 'warm_no_pipelining', NO_PIPE, None
 # Until measured: seconds per node of a cold run, and follow-ups relative to a cold run.
 GUESS_COLD_PER_NODE = 30
-GUESS_FOLLOWUP = {'warm': 0.9, 'check': 1.1, 'warm_pipelining': 0.7}
+GUESS_FOLLOWUP = {'warm': 0.9, 'check': 1.1, 'warm_no_pipelining': 1.2}
 
 
 def plan(rounds, knobs):
@@ -285,8 +291,9 @@ def plan(rounds, knobs):
     (cheap); every figure up to `rounds` times; then the cold knob runs."""
     jobs = []
 
-    def job(kind, rnd, servers, clients, prio, env=None, followups=()):
+    def job(kind, rnd, servers, clients, prio, env=None, followups=(), args=()):
         jobs.append({'kind': kind, 'round': rnd, 'servers': servers, 'clients': clients, 'prio': prio, 'env': env,
+                     'args': list(args),
                      'followups': [{'name': f[0][0], 'args': f[0][1], 'env': f[0][2], 'prio': f[1]} for f in followups]})
 
     def prio(rnd, target):
@@ -299,15 +306,14 @@ def plan(rounds, knobs):
     for rnd in range(1, rounds + 1):
         followups = [(WARM, prio(rnd, True)), (CHECK, prio(rnd, False))]
         if knobs:
-            followups.append((WARM_PIPE, 2 if rnd == 1 else 6))
+            followups.append((WARM_NO_PIPE, 2 if rnd == 1 else 6))
         job('base4', rnd, 3, 1, prio(rnd, True), followups=followups)
         job('base9', rnd, 3, 6, prio(rnd, True))
         job('base6', rnd, 3, 3, prio(rnd, False))
     if knobs:
         for rnd in range(1, rounds + 1):
-            job('tuned9', rnd, 3, 6, 5 if rnd == 1 else 7, env=dict(FORKS, **PIPE))
-            job('pipe4', rnd, 3, 1, 5 if rnd == 1 else 7, env=PIPE)
-            job('forks9', rnd, 3, 6, 6 if rnd == 1 else 7, env=FORKS)
+            job('nopipe4', rnd, 3, 1, 5 if rnd == 1 else 7, args=NO_PIPE)
+            job('forks5_9', rnd, 3, 6, 6 if rnd == 1 else 7, env=FORKS5)
     return jobs
 
 
@@ -315,10 +321,11 @@ def plan_knobs(rounds):
     """Only the knobs and their baselines, round-robin, all of the same rank."""
     jobs = []
     for rnd in range(1, rounds + 1):
-        for kind, servers, clients, env, followups in (
-                ('base4', 3, 1, None, [WARM, WARM_PIPE]), ('pipe4', 3, 1, PIPE, []), ('base9', 3, 6, None, []),
-                ('forks9', 3, 6, FORKS, []), ('tuned9', 3, 6, dict(FORKS, **PIPE), [])):
+        for kind, servers, clients, env, args, followups in (
+                ('base4', 3, 1, None, (), [WARM, WARM_NO_PIPE]), ('nopipe4', 3, 1, None, NO_PIPE, []),
+                ('base9', 3, 6, None, (), []), ('forks5_9', 3, 6, FORKS5, (), [])):
             jobs.append({'kind': kind, 'round': rnd, 'servers': servers, 'clients': clients, 'prio': rnd - 1, 'env': env,
+                         'args': list(args),
                          'followups': [{'name': f[0], 'args': f[1], 'env': f[2], 'prio': rnd - 1} for f in followups]})
     return jobs
 
@@ -397,7 +404,7 @@ def main_loop(args, root):
             res['setup'] = round(time.monotonic() - t0, 1)
             inventory = write_inventory(run_dir, nodes)
             ids = run(['docker', 'inspect', '-f', '{{.Id}}'] + [name for name, _group in nodes]).stdout.split()
-            res['cold'] = play(run_dir, inventory, 'cold', env_over=job['env'], container_ids=ids)
+            res['cold'] = play(run_dir, inventory, 'cold', job.get('args', ()), job['env'], ids)
             sched.record(job, None, res['cold']['wall'] + res['setup'])
             for f in job['followups']:
                 if not sched.admit(job, f):
@@ -486,11 +493,11 @@ def write_doc(args, info, done, skipped, failed, started, finished, others, argv
 
     want = args.rounds
     cold4, cold6, cold9 = pick('base4'), pick('base6'), pick('base9')
-    warm, check, warm_pipe = pick('base4', 'warm'), pick('base4', 'check'), pick('base4', 'warm_pipelining')
-    forks9, tuned9, pipe4 = pick('forks9'), pick('tuned9'), pick('pipe4')
+    warm, check, warm_nopipe = pick('base4', 'warm'), pick('base4', 'check'), pick('base4', 'warm_no_pipelining')
+    forks5_9, nopipe4 = pick('forks5_9'), pick('nopipe4')
     m = {k: med([r['wall'] for r in v]) for k, v in
-         dict(cold4=cold4, cold6=cold6, cold9=cold9, warm=warm, check=check, warm_pipe=warm_pipe,
-              forks9=forks9, tuned9=tuned9, pipe4=pipe4).items()}
+         dict(cold4=cold4, cold6=cold6, cold9=cold9, warm=warm, check=check, warm_nopipe=warm_nopipe,
+              forks5_9=forks5_9, nopipe4=nopipe4).items()}
 
     def ratio(a, b):
         return None if m[a] is None or m[b] is None else m[a] / m[b]
@@ -563,34 +570,30 @@ def write_doc(args, info, done, skipped, failed, started, finished, others, argv
         lines.append('| (information) 6-node cold / 4-node cold | %.2f × | |' % r6)
     lines.append('')
 
-    if forks9 or tuned9 or pipe4 or warm_pipe:
-        lines.append('### Configuration knobs (no role change; environment variables only)')
+    if forks5_9 or nopipe4 or warm_nopipe:
+        lines.append('### What pipelining and forks are worth')
         lines.append('')
-        lines.append('| Run | Setting | Median | Runs (s) | Load avg at start→end of each run | vs. the same run with defaults |')
+        lines.append('Every run above has forks 10 (`ANSIBLE_FORKS`) and the roles\' default `ansible_pipelining: true`. '
+                     'These runs undo one of the two.')
+        lines.append('')
+        lines.append('| Run | Setting | Median | Runs (s) | Load avg at start→end of each run | vs. the same run above |')
         lines.append('|---|---|---|---|---|---|')
         for title, res, key, base, setting in (
-                ('Warm re-run, 4 nodes', warm_pipe, 'warm_pipe', 'warm', 'ANSIBLE_PIPELINING=True'),
-                ('Cold converge, 4 nodes', pipe4, 'pipe4', 'cold4', 'ANSIBLE_PIPELINING=True'),
-                ('Cold converge, 9 nodes', forks9, 'forks9', 'cold9', 'ANSIBLE_FORKS=10'),
-                ('Cold converge, 9 nodes', tuned9, 'tuned9', 'cold9', 'ANSIBLE_FORKS=10 ANSIBLE_PIPELINING=True')):
+                ('Warm re-run, 4 nodes', warm_nopipe, 'warm_nopipe', 'warm', '-e ansible_pipelining=false'),
+                ('Cold converge, 4 nodes', nopipe4, 'nopipe4', 'cold4', '-e ansible_pipelining=false'),
+                ('Cold converge, 9 nodes', forks5_9, 'forks5_9', 'cold9', 'ANSIBLE_FORKS=5 (Ansible\'s default)')):
             if not res:
                 continue
             rr = ratio(key, base)
             lines.append('| %s%s | `%s` | %s | %s | %s | %s |' % (
                 title, note_n(res, want), setting, fmt(m[key]), runs_cell(res), load_cell(res),
                 '–' if rr is None else '%.2f × (%+.1fs)' % (rr, m[key] - m[base])))
-        if tuned9 and m['tuned9'] is not None and m['cold4'] is not None:
-            lines.append('')
-            lines.append('With forks 10 and pipelining, 9-node cold / 4-node cold (defaults) = %.2f × ; '
-                         'with pipelining on both sides%s.' % (
-                             m['tuned9'] / m['cold4'],
-                             ' = %.2f ×' % (m['tuned9'] / m['pipe4']) if m['pipe4'] else ' not measured'))
         lines.append('')
 
     cpu_rows = [(title, res) for title, res in (
         ('Cold, 4 nodes', cold4), ('Warm, 4 nodes', warm), ('Check, 4 nodes', check), ('Cold, 6 nodes', cold6),
-        ('Cold, 9 nodes', cold9), ('Warm, 4 nodes, pipelining', warm_pipe), ('Cold, 4 nodes, pipelining', pipe4),
-        ('Cold, 9 nodes, forks 10', forks9), ('Cold, 9 nodes, forks 10 + pipelining', tuned9))
+        ('Cold, 9 nodes', cold9), ('Warm, 4 nodes, no pipelining', warm_nopipe),
+        ('Cold, 4 nodes, no pipelining', nopipe4), ('Cold, 9 nodes, forks 5', forks5_9))
         if res and all(r.get('cpu') for r in res)]
     if cpu_rows:
         lines.append('### Where the CPU went (median CPU seconds per run)')
@@ -673,9 +676,9 @@ def write_doc(args, info, done, skipped, failed, started, finished, others, argv
 
 RUN_TITLES = {
     ('base4', 'cold'): '4-node cold', ('base4', 'warm'): 'warm', ('base4', 'check'): 'check',
-    ('base4', 'warm_pipelining'): 'warm with pipelining', ('base6', 'cold'): '6-node cold', ('base9', 'cold'): '9-node cold',
-    ('pipe4', 'cold'): '4-node cold with pipelining', ('forks9', 'cold'): '9-node cold with forks 10',
-    ('tuned9', 'cold'): '9-node cold with forks 10 and pipelining',
+    ('base4', 'warm_no_pipelining'): 'warm without pipelining', ('base6', 'cold'): '6-node cold',
+    ('base9', 'cold'): '9-node cold', ('nopipe4', 'cold'): '4-node cold without pipelining',
+    ('forks5_9', 'cold'): '9-node cold with forks 5',
 }
 
 DEFAULT_INTRO = """# Benchmarks

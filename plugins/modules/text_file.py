@@ -1,0 +1,178 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2026, hardened.nomad contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: text_file
+short_description: Put a small text file in place with one module run (compare, validate, replace)
+version_added: 1.0.0
+description:
+  - Writes O(content) to O(path) when the file differs, and sets its owner, group and mode.
+  - Does in one module run what M(ansible.builtin.copy) with C(content) or M(ansible.builtin.template)
+    do in two or three (a remote C(stat), then C(file) or the upload and C(copy)). On a re-run that
+    changes nothing this halves the cost of each file task (see C(docs/benchmarks.md)). The content
+    travels in the module arguments, so it is meant for configuration files, units and certificates,
+    not for large or binary files.
+  - A changed file is written to a temporary file beside O(path) (name starting with a dot), checked with
+    O(validate) when given, and only then renamed over O(path), so a rejected file never replaces
+    the old one.
+author:
+  - hardened.nomad contributors (@hardened-nomad)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.files
+options:
+  path:
+    description:
+      - The file to write. Its directory must exist.
+    type: path
+    required: true
+  content:
+    description:
+      - The whole text of the file, written as UTF-8.
+      - For a secret, the task must use C(no_log=true) and C(diff=false).
+    type: str
+    required: true
+  validate:
+    description:
+      - Command that checks the candidate file before it replaces O(path); C(%s) stands for the
+        candidate's path and must appear in it. It runs without a shell, like the C(validate) of
+        M(ansible.builtin.copy). A non-zero exit fails the task and leaves O(path) untouched.
+      - Runs only when the content changes.
+    type: str
+attributes:
+  platform:
+    platforms: posix
+  check_mode:
+    support: full
+    details: Reports what would change, with the diff, and writes nothing; O(validate) does not run.
+  diff_mode:
+    support: full
+    details: The text before and after, and the owner, group or mode that change.
+notes:
+  - Like M(ansible.builtin.copy), a new file briefly has the default mode of the umask before
+    O(mode) is set; keep secrets in a directory that others cannot enter.
+"""
+
+EXAMPLES = r"""
+- name: Write the agent configuration, checked by Nomad before it replaces the old one
+  hardened.nomad.text_file:
+    path: /etc/nomad.d/nomad.hcl
+    content: "{{ lookup('ansible.builtin.template', 'nomad.hcl.j2') }}"
+    owner: root
+    group: nomad
+    mode: "0640"
+    validate: /usr/local/bin/nomad config validate %s
+  notify: nomad restart
+"""
+
+RETURN = r"""
+path:
+  description: The file written or checked.
+  returned: always
+  type: str
+  sample: /etc/nomad.d/nomad.hcl
+content_changed:
+  description: Whether the text of the file changed (or would change in check mode).
+  returned: always
+  type: bool
+  sample: false
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+
+
+def read_bytes(path):
+    """The current bytes of path, or None when there is no such file."""
+    try:
+        with open(path, 'rb') as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def write_candidate(module, path, data):
+    """A temporary file beside path holding data (mode 0600 from mkstemp until attributes are set)."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.%s.' % os.path.basename(path))
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        module.cleanup(tmp)
+        module.fail_json(msg='Could not write a temporary file beside %s: %s' % (path, to_native(exc)))
+    return tmp
+
+
+def validate_candidate(module, path, tmp, validate):
+    rc, out, err = module.run_command(validate % tmp)
+    if rc != 0:
+        module.cleanup(tmp)
+        module.fail_json(msg='%s was not replaced: the validate command failed (rc=%d): %s' % (
+            path, rc, (err or out).strip()), rc=rc, stdout=out, stderr=err)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            content=dict(type='str', required=True),
+            validate=dict(type='str'),
+        ),
+        add_file_common_args=True,
+        supports_check_mode=True,
+    )
+    path = module.params['path']
+    validate = module.params['validate']
+    if validate and '%s' not in validate:
+        module.fail_json(msg='validate must contain %%s (the path of the candidate file): %s' % validate)
+    if not os.path.isdir(os.path.dirname(path) or '/'):
+        module.fail_json(msg='The directory of %s does not exist: create it first.' % path)
+    if os.path.isdir(path):
+        module.fail_json(msg='%s is a directory, not a file.' % path)
+
+    new = to_bytes(module.params['content'], errors='surrogate_or_strict')
+    old = read_bytes(path)
+    content_changed = old != new
+    diffs = []
+    if module._diff and content_changed:
+        diffs.append({'before_header': path, 'after_header': path,
+                      'before': '' if old is None else to_text(old, errors='surrogate_or_replace'),
+                      'after': module.params['content']})
+
+    if content_changed and not module.check_mode:
+        tmp = write_candidate(module, path, new)
+        if validate:
+            validate_candidate(module, path, tmp, validate)
+        try:
+            module.atomic_move(tmp, path, unsafe_writes=module.params['unsafe_writes'])
+        except Exception as exc:  # atomic_move raises a plain Exception  # pylint: disable=broad-exception-caught
+            module.cleanup(tmp)
+            module.fail_json(msg='Could not replace %s: %s' % (path, to_native(exc)))
+
+    changed = content_changed
+    if os.path.exists(path):  # in check mode a new file does not exist yet: its attributes will be set then
+        file_args = module.load_file_common_arguments(module.params, path=path)
+        attr_diff = {'before': {'path': path}, 'after': {'path': path}}
+        changed = module.set_fs_attributes_if_different(file_args, changed, attr_diff)
+        if module._diff and len(attr_diff['before']) > 1:
+            diffs.append(attr_diff)
+
+    result = dict(changed=changed, path=path, content_changed=content_changed)
+    if diffs:
+        result['diff'] = diffs
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
