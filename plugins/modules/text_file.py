@@ -50,7 +50,9 @@ attributes:
     platforms: posix
   check_mode:
     support: full
-    details: Reports what would change, with the diff, and writes nothing; O(validate) does not run.
+    details: >-
+      Reports what would change, with the diff, and writes nothing; O(validate) does not run. A file in a
+      directory that does not exist yet is reported as new, since an earlier task of the same run may create it.
   diff_mode:
     support: full
     details: The text before and after, and the owner, group or mode that change.
@@ -136,7 +138,8 @@ def main():
     validate = module.params['validate']
     if validate and '%s' not in validate:
         module.fail_json(msg='validate must contain %%s (the path of the candidate file): %s' % validate)
-    if not os.path.isdir(os.path.dirname(path) or '/'):
+    # In check mode an earlier task of the same run may only have pretended to create the directory.
+    if not os.path.isdir(os.path.dirname(path) or '/') and not module.check_mode:
         module.fail_json(msg='The directory of %s does not exist: create it first.' % path)
     if os.path.isdir(path):
         module.fail_json(msg='%s is a directory, not a file.' % path)

@@ -487,6 +487,47 @@ def role_of(task):
     return m.group(1) if m else '(play)'
 
 
+def git_commit():
+    out = run(['git', '-C', REPO, 'rev-parse', '--short', 'HEAD'], check=False)
+    return out.stdout.strip() if out.returncode == 0 else 'unknown'
+
+
+def headline(done):
+    """Medians of the figures behind the targets, from a list of cluster results."""
+    def walls(kind, key='cold'):
+        return [d[key]['wall'] for d in done if d['kind'] == kind and key in d]
+    m = {name: med(walls(*k)) for name, k in (
+        ('cold4', ('base4',)), ('warm', ('base4', 'warm')), ('check', ('base4', 'check')), ('cold9', ('base9',)))}
+    m['warm/cold'] = m['warm'] / m['cold4'] if m['warm'] and m['cold4'] else None
+    m['9/4'] = m['cold9'] / m['cold4'] if m['cold9'] and m['cold4'] else None
+    m['n'] = {name: len(walls(*k)) for name, k in (
+        ('cold4', ('base4',)), ('warm', ('base4', 'warm')), ('check', ('base4', 'check')), ('cold9', ('base9',)))}
+    return m
+
+
+def before_after(args, done):
+    with open(os.path.join(args.before, 'results.json'), encoding='utf-8') as f:
+        old = json.load(f)
+    b, a = headline(old['done']), headline(done)
+    lines = ['### Before and after', '',
+             'Before: %s (%s, %s UTC; runs per figure in brackets). After: this page\'s run. Two invocations on the '
+             'same machine, so the load may differ between them; each ratio is taken within one invocation.' % (
+                 args.before_label or old.get('commit', os.path.basename(args.before.rstrip('/'))),
+                 os.path.basename(args.before.rstrip('/')), old.get('started', '')[:16].replace('T', ' ')),
+             '', '| Figure | Before | After | Change |', '|---|---|---|---|']
+    for key, title in (('cold4', 'Cold converge, 4 nodes'), ('warm', 'Warm re-run, 4 nodes'),
+                       ('check', '`--check --diff`, 4 nodes'), ('cold9', 'Cold converge, 9 nodes')):
+        if b[key] is None or a[key] is None:
+            continue
+        lines.append('| %s | %s (%d) | %s (%d) | %+.0f%% |' % (
+            title, fmt(b[key]), b['n'][key], fmt(a[key]), a['n'][key], 100 * (a[key] / b[key] - 1)))
+    for key, title in (('warm/cold', 'warm / cold (target ≤ %.1f)' % WARM_TARGET),
+                       ('9/4', '9-node / 4-node cold (target ≤ %.1f)' % SCALE_TARGET)):
+        if b[key] is not None and a[key] is not None:
+            lines.append('| %s | %.2f | %.2f | |' % (title, b[key], a[key]))
+    return lines + ['']
+
+
 def write_doc(args, info, done, skipped, failed, started, finished, others, argv):
     def pick(kind, key='cold'):
         return [d[key] for d in done if d['kind'] == kind and key in d]
@@ -589,6 +630,9 @@ def write_doc(args, info, done, skipped, failed, started, finished, others, argv
                 title, note_n(res, want), setting, fmt(m[key]), runs_cell(res), load_cell(res),
                 '–' if rr is None else '%.2f × (%+.1fs)' % (rr, m[key] - m[base])))
         lines.append('')
+
+    if getattr(args, 'before', None):
+        lines.extend(before_after(args, done))
 
     cpu_rows = [(title, res) for title, res in (
         ('Cold, 4 nodes', cold4), ('Warm, 4 nodes', warm), ('Check, 4 nodes', check), ('Cold, 6 nodes', cold6),
@@ -699,6 +743,9 @@ def main():
     parser.add_argument('--sizes', type=int, nargs='*', help='only these cluster sizes (4, 6, 9)')
     parser.add_argument('--no-doc', action='store_true', help='do not write docs/benchmarks.md')
     parser.add_argument('--render', metavar='DIR', help='only write docs/benchmarks.md again from DIR/results.json')
+    parser.add_argument('--before', metavar='DIR', help='add a before/after table against the results in DIR '
+                        '(a run of an older commit, e.g. from a git worktree)')
+    parser.add_argument('--before-label', default='', help='what the --before run was (commit, settings)')
     args = parser.parse_args()
     if args.render:
         with open(os.path.join(args.render, 'results.json'), encoding='utf-8') as f:
@@ -736,7 +783,7 @@ def main():
         destroy_containers()
     finished = datetime.datetime.now(datetime.timezone.utc)
     with open(os.path.join(root, 'results.json'), 'w', encoding='utf-8') as f:
-        json.dump({'machine': info, 'done': done, 'skipped': skipped, 'failed': failed, 'others': others,
+        json.dump({'commit': git_commit(), 'machine': info, 'done': done, 'skipped': skipped, 'failed': failed, 'others': others,
                    'started': started.isoformat(), 'finished': finished.isoformat(), 'argv': sys.argv[1:],
                    'budget_min': args.budget_min, 'rounds': args.rounds}, f, indent=1)
     if not args.no_doc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 
 import pytest
@@ -91,6 +92,33 @@ def test_missing_client_key_file_fails_clearly(ansible_module, agent, pki):
     result = ansible_module('acl_bootstrap', dict(connection(agent, client_key=pki.cli_key + '.missing'),
                                                   leader_timeout=5))
     assert result['failed'] is True and result['msg'] == 'client_key %s.missing does not exist' % pki.cli_key
+
+
+# -- agent health (the restart handlers' wait) ---------------------------------------------------
+
+def test_agent_health_of_a_server_names_its_leader_and_peers(ansible_module, agent):
+    result = ansible_module('agent_health', dict(connection(agent), servers=1, wait=30))
+    assert result['failed'] is False and result['changed'] is False, result
+    assert result['leader'].startswith('127.0.0.1:') and result['peers'] == [result['leader']]
+
+
+def test_agent_health_waits_then_says_which_servers_are_missing(ansible_module, agent):
+    result = ansible_module('agent_health', dict(connection(agent), servers=3, wait=2, interval=0.5))
+    assert result['failed'] is True
+    assert result['msg'].startswith('%s is still not ready after 2 seconds: 1 of 3 servers are raft peers (127.0.0.1:'
+                                    % agent['address'])
+
+
+def test_agent_health_of_an_agent_that_is_not_running(ansible_module, agent):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(('127.0.0.1', 0))
+        port = probe.getsockname()[1]
+    result = ansible_module('agent_health', dict(connection(agent, address='https://127.0.0.1:%d' % port),
+                                                 wait=1, interval=0.5))
+    assert result['failed'] is True
+    assert result['msg'].startswith('https://127.0.0.1:%d is still not ready after 1 seconds: the agent is not '
+                                    'healthy: ' % port)
+    assert 'refused' in result['msg']
 
 
 # -- ACL bootstrap -------------------------------------------------------------------------------

@@ -111,6 +111,9 @@ class FakeNomad:
         self.transport_errors = {}
         self.requests_seen = []
         self.urls = []
+        # /v1/agent/health answers 500 this many times before 200 (an agent that is starting).
+        self.unhealthy_answers = 0
+        self.peers = ['10.0.0.11:4647', '10.0.0.12:4647', '10.0.0.13:4647']
 
     # -- set-up helpers --------------------------------------------------------------------
 
@@ -179,6 +182,13 @@ class FakeNomad:
     def route(self, method, path, body, secret):
         if path == '/v1/status/leader':
             return 200, self.leader
+        if path == '/v1/status/peers':
+            return 200, self.peers
+        if path == '/v1/agent/health':
+            if self.unhealthy_answers > 0:
+                self.unhealthy_answers -= 1
+                return 500, '{"server":{"ok":false,"message":"server not ready"}}'
+            return 200, {'client': {'ok': True, 'message': 'ok'}, 'server': {'ok': True, 'message': 'ok'}}
         if not self.acl_enabled and path.startswith('/v1/acl/'):
             return 400, 'ACL support disabled'
         if path == '/v1/acl/bootstrap' and method == 'POST':

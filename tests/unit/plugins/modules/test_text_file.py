@@ -103,6 +103,13 @@ def test_missing_directory_is_a_clear_error(run_module, tmp_path):
     assert result['failed'] is True and 'does not exist: create it first' in result['msg']
 
 
+def test_check_mode_on_a_fresh_host_reports_a_new_file(run_module, tmp_path):
+    # --check on a new host: the task that creates the directory only pretended to.
+    result = run_module(text_file, dict(path=str(tmp_path / 'nope' / 'f'), content='x\n'), check_mode=True, diff=True)
+    assert result['failed'] is False and result['changed'] is True
+    assert result['diff'][0]['before'] == '' and not (tmp_path / 'nope').exists()
+
+
 def test_content_is_returned_only_in_the_diff(module_process, tmp_path):
     # A real module process. The content is in no return value but the diff (and the invocation
     # Ansible adds, which a task's no_log: true censors on the controller, as for gossip.hcl).

@@ -1,0 +1,141 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2026, hardened.nomad contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: agent_health
+short_description: Wait until a Nomad agent is healthy and, for a server, the cluster has a leader and every server
+version_added: 1.0.0
+description:
+  - Polls C(GET /v1/agent/health) until the agent answers 200.
+  - With O(servers), also polls C(GET /v1/status/peers) until that many servers are raft peers and
+    C(GET /v1/status/leader) until a leader is named. After a server restart this is the point where
+    the next server may restart without risking the quorum.
+  - Every failed call (refused connection while the agent starts, a 500 while it joins, a TLS error
+    while a certificate is replaced) is retried until O(wait) runs out; the failure then names what was
+    still missing and the last answer.
+  - One module run for what took three C(uri) tasks, each with its own retries.
+author:
+  - hardened.nomad contributors (@hardened-nomad)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - hardened.nomad.connection
+options:
+  servers:
+    description:
+      - Number of servers that must be raft peers, with a leader among them. V(0) checks the agent's
+        own health only (a client, or a server whose cluster is not to be checked).
+    type: int
+    default: 0
+  wait:
+    description:
+      - Seconds to keep polling before the task fails.
+    type: int
+    default: 120
+  interval:
+    description:
+      - Seconds between two polls.
+    type: float
+    default: 2
+attributes:
+  platform:
+    platforms: posix
+  check_mode:
+    support: none
+    details: Skipped in check mode, where the agent may not run yet.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Wait for the restarted server and its cluster
+  hardened.nomad.agent_health:
+    ca_file: /etc/nomad.d/tls/ca.pem
+    client_cert: /etc/nomad.d/tls/agent.pem
+    client_key: /etc/nomad.d/tls/agent-key.pem
+    servers: 3
+    wait: 120
+"""
+
+RETURN = r"""
+leader:
+  description: The leader's RPC address, when O(servers) is set.
+  returned: success and O(servers) > 0
+  type: str
+  sample: 10.0.0.11:4647
+peers:
+  description: The raft peers' RPC addresses, when O(servers) is set.
+  returned: success and O(servers) > 0
+  type: list
+  elements: str
+  sample: [10.0.0.11:4647, 10.0.0.12:4647, 10.0.0.13:4647]
+waited:
+  description: Seconds spent until every check passed.
+  returned: success
+  type: float
+  sample: 4.1
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hardened.nomad.plugins.module_utils._api import (
+    NOMAD_CONNECTION_SPEC, NomadClient, NomadError)
+
+
+def check_once(client, servers):
+    """(missing, leader, peers): missing says what is not ready yet, None once every check passes."""
+    try:
+        client.get('/v1/agent/health')
+    except NomadError as exc:
+        return 'the agent is not healthy: %s' % exc.message, None, None
+    if servers <= 0:
+        return None, None, None
+    try:
+        peers = client.get('/v1/status/peers') or []
+        leader = client.get('/v1/status/leader') or ''
+    except NomadError as exc:
+        return 'the cluster status is not available: %s' % exc.message, None, None
+    if len(peers) != servers:
+        return '%d of %d servers are raft peers (%s)' % (len(peers), servers, ', '.join(peers) or 'none'), None, None
+    if not leader:
+        return 'no leader is elected', None, None
+    return None, leader, peers
+
+
+def main():
+    argument_spec = dict(NOMAD_CONNECTION_SPEC)
+    argument_spec.update(
+        servers=dict(type='int', default=0),
+        wait=dict(type='int', default=120),
+        interval=dict(type='float', default=2),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
+    try:
+        client = NomadClient.from_params(module.params)
+    except NomadError as exc:
+        module.fail_json(msg=exc.message)
+
+    start = time.monotonic()
+    deadline = start + module.params['wait']
+    while True:
+        missing, leader, peers = check_once(client, module.params['servers'])
+        if missing is None:
+            result = dict(changed=False, waited=round(time.monotonic() - start, 1))
+            if module.params['servers'] > 0:
+                result.update(leader=leader, peers=peers)
+            module.exit_json(**result)
+        if time.monotonic() >= deadline:
+            module.fail_json(msg='%s is still not ready after %d seconds: %s.' % (
+                client.address, module.params['wait'], missing))
+        time.sleep(module.params['interval'])
+
+
+if __name__ == '__main__':
+    main()

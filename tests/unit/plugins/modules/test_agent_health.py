@@ -1,0 +1,63 @@
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import urllib.error
+
+from ansible_collections.hardened.nomad.plugins.modules import agent_health
+
+BASE = dict(address='http://127.0.0.1:4646', interval=0)
+
+
+def paths(fake_nomad):
+    return [call[1] for call in fake_nomad.calls]
+
+
+def test_a_healthy_client_needs_one_call(run_module, fake_nomad):
+    result = run_module(agent_health, dict(BASE, wait=0))
+    assert result['failed'] is False and result['changed'] is False
+    assert paths(fake_nomad) == ['/v1/agent/health']
+    assert 'leader' not in result
+
+
+def test_a_server_waits_for_all_peers_and_a_leader(run_module, fake_nomad):
+    result = run_module(agent_health, dict(BASE, servers=3, wait=0))
+    assert result['failed'] is False
+    assert result['leader'] == '127.0.0.1:4647' and len(result['peers']) == 3
+    assert paths(fake_nomad) == ['/v1/agent/health', '/v1/status/peers', '/v1/status/leader']
+
+
+def test_a_starting_agent_is_polled_until_healthy(run_module, fake_nomad):
+    fake_nomad.unhealthy_answers = 3
+    result = run_module(agent_health, dict(BASE, servers=3, wait=30))
+    assert result['failed'] is False
+    assert paths(fake_nomad).count('/v1/agent/health') == 4
+
+
+def test_a_missing_peer_fails_after_the_wait_and_says_so(run_module, fake_nomad):
+    fake_nomad.peers = ['10.0.0.11:4647', '10.0.0.12:4647']
+    result = run_module(agent_health, dict(BASE, servers=3, wait=0))
+    assert result['failed'] is True
+    assert result['msg'] == ('http://127.0.0.1:4646 is still not ready after 0 seconds: 2 of 3 servers are raft '
+                             'peers (10.0.0.11:4647, 10.0.0.12:4647).')
+
+
+def test_no_leader_fails_after_the_wait_and_says_so(run_module, fake_nomad):
+    fake_nomad.leader = ''
+    result = run_module(agent_health, dict(BASE, servers=3, wait=0))
+    assert result['failed'] is True and result['msg'].endswith(': no leader is elected.')
+
+
+def test_an_unreachable_agent_fails_with_the_reason(run_module, fake_nomad):
+    fake_nomad.transport_errors[('GET', '/v1/agent/health')] = urllib.error.URLError(ConnectionRefusedError(111, 'refused'))
+    result = run_module(agent_health, dict(BASE, wait=0))
+    assert result['failed'] is True
+    assert 'the agent is not healthy' in result['msg'] and 'refused' in result['msg'].lower()
+
+
+def test_an_unhealthy_agent_fails_with_nomads_answer(run_module, fake_nomad):
+    fake_nomad.unhealthy_answers = 1000
+    result = run_module(agent_health, dict(BASE, wait=0))
+    assert result['failed'] is True
+    assert 'the agent is not healthy' in result['msg'] and 'server not ready' in result['msg']
