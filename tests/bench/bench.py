@@ -545,7 +545,9 @@ def write_doc(args, info, done, skipped, failed, started, finished, others, argv
 
     loads = [r[k][0] for d in done for r in d.values() if isinstance(r, dict) and 'load_before' in r
              for k in ('load_before', 'load_after')]
-    busy = loads and max(loads) > float(info['cores']) * 0.5
+    # The bench's own runs load the machine (Ansible and the containers share its cores); only other
+    # containers (other test runs) make it a busy machine.
+    busy = len(others) > 0
     lines = [MARKER, '']
     lines.append('## Results of %s' % started.strftime('%Y-%m-%d %H:%M UTC'))
     lines.append('')
@@ -555,7 +557,8 @@ def write_doc(args, info, done, skipped, failed, started, finished, others, argv
     lines.append('| Machine | %s cores (`nproc`), %s MiB memory (`free -m`), %s |' % (info['cores'], info['mem_mib'], info['cpu']))
     lines.append('| Software | Nomad %s (roles/install/defaults/main.yml), ansible-core %s, Python %s, Docker %s, kernel %s |' % (
         info['nomad'], info['ansible_core'], info['python'], info['docker'], info['kernel']))
-    lines.append('| Load average (1 min) | %s at the start and end of the runs (min %.1f, median %.1f, max %.1f) |' % (
+    lines.append('| Load average (1 min) | %s at the start and end of the runs, the bench\'s own work included '
+                 '(min %.1f, median %.1f, max %.1f) |' % (
         'measured' if loads else 'not measured', min(loads or [0]), med(loads) or 0, max(loads or [0])))
     lines.append('| Other containers running | %d at the start (other test runs on the same machine) |' % len(others))
     lines.append('| Command | `make bench`: `%s` (budget %g min, %d runs per figure asked) |' % (
@@ -707,6 +710,9 @@ def write_doc(args, info, done, skipped, failed, started, finished, others, argv
     lines.append('Raw results and every run\'s log: `%s` (not in git).' % os.path.relpath(args.out_dir, REPO))
     lines.append('')
 
+    print('\n'.join(lines[1:]).rstrip(), flush=True)  # the tables, without the marker line
+    if args.no_doc:
+        return
     intro = DEFAULT_INTRO
     if os.path.exists(DOC):
         with open(DOC, encoding='utf-8') as f:
@@ -741,7 +747,7 @@ def main():
                         help='knobs: only the baselines and the pipelining/forks runs, all first-rank (env BENCH_PLAN)')
     parser.add_argument('--no-knobs', action='store_true', help='skip the pipelining/forks runs')
     parser.add_argument('--sizes', type=int, nargs='*', help='only these cluster sizes (4, 6, 9)')
-    parser.add_argument('--no-doc', action='store_true', help='do not write docs/benchmarks.md')
+    parser.add_argument('--no-doc', action='store_true', help='only print the tables, do not write docs/benchmarks.md')
     parser.add_argument('--render', metavar='DIR', help='only write docs/benchmarks.md again from DIR/results.json')
     parser.add_argument('--before', metavar='DIR', help='add a before/after table against the results in DIR '
                         '(a run of an older commit, e.g. from a git worktree)')
@@ -786,8 +792,7 @@ def main():
         json.dump({'commit': git_commit(), 'machine': info, 'done': done, 'skipped': skipped, 'failed': failed, 'others': others,
                    'started': started.isoformat(), 'finished': finished.isoformat(), 'argv': sys.argv[1:],
                    'budget_min': args.budget_min, 'rounds': args.rounds}, f, indent=1)
-    if not args.no_doc:
-        write_doc(args, info, done, skipped, failed, started, finished, others, sys.argv[1:])
+    write_doc(args, info, done, skipped, failed, started, finished, others, sys.argv[1:])
     log('done in %.1f min' % ((finished - started).total_seconds() / 60))
 
 
