@@ -707,7 +707,9 @@ def write_doc(args, info, done, skipped, failed, started, finished, others, argv
     for fail in failed:
         lines.append('**FAILED**: %s #%d: %s' % (fail['kind'], fail['round'], fail['error']))
         lines.append('')
-    lines.append('Raw results and every run\'s log: `%s` (not in git).' % os.path.relpath(args.out_dir, REPO))
+    out_dir = os.path.relpath(args.out_dir, REPO)
+    lines.append('Raw results and every run\'s log: `%s` (not in git).' % (
+        args.out_dir if out_dir.startswith('..') else out_dir))
     lines.append('')
 
     print('\n'.join(lines[1:]).rstrip(), flush=True)  # the tables, without the marker line
