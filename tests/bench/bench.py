@@ -424,6 +424,50 @@ def main_loop(args, root):
     return done, skipped, failed
 
 
+# ---------------------------------------------------------------- module costs
+# What one module run costs in a container, whatever it checks: the floor under every
+# node-side task. `--module-costs` runs each module a few times with the `ansible`
+# command against one fresh bench container and reads the CPU from its cgroup.
+
+MODULE_COSTS = [
+    ('ansible.builtin.command', 'true', 'command (runs true)'),
+    ('ansible.builtin.stat', 'path=/etc/passwd', 'stat'),
+    ('ansible.builtin.file', 'path=/etc state=directory', 'file (directory exists)'),
+    ('ansible.builtin.group', 'name=root', 'group (exists)'),
+    ('ansible.builtin.user', 'name=root', 'user (exists)'),
+    ('hardened.nomad.text_file', 'path=/etc/debian_version content={{ lookup("ansible.builtin.pipe", '
+     '"docker exec %s cat /etc/debian_version") }}\n', 'text_file (unchanged)'),
+    ('ansible.builtin.package', 'name=nftables state=present', 'package (installed, apt)'),
+    ('ansible.builtin.systemd_service', 'name=systemd-journald enabled=true', 'systemd_service (enabled)'),
+    ('ansible.builtin.setup', 'gather_subset=!all,!min,platform,distribution,service_mgr,pkg_mgr,network',
+     'setup (the facts the roles gather)'),
+]
+
+
+def module_costs(runs=5):
+    name = PREFIX + 'modcost'
+    create_nodes([(name, 'nomad_servers')])
+    cid = run(['docker', 'inspect', '-f', '{{.Id}}', name]).stdout.strip()
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.cache', 'collections'),
+               ANSIBLE_PIPELINING='True', ANSIBLE_NOCOLOR='1')
+    rows = []
+    try:
+        for module, args, title in MODULE_COSTS:
+            before = _cgroup_cpu(cid)
+            for _ in range(runs):
+                res = run([os.path.join(VENV_BIN, 'ansible'), '-i', name + ',', 'all', '-c', 'community.docker.docker',
+                           '-m', module, '-a', args % name if '%s' in args else args], check=False, env=env)
+                if res.returncode != 0:
+                    raise RuntimeError('%s failed: %s' % (module, res.stdout[-500:]))
+            rows.append((title, (_cgroup_cpu(cid) - before) / runs))
+    finally:
+        destroy_containers()
+    print('| Module run (pipelined, nothing to change) | CPU-seconds in the container, mean of %d |' % runs)
+    print('|---|---|')
+    for title, secs in rows:
+        print('| %s | %.2f |' % (title, secs))
+
+
 # ---------------------------------------------------------------- report
 
 def machine():
@@ -751,6 +795,8 @@ def main():
     parser.add_argument('--sizes', type=int, nargs='*', help='only these cluster sizes (4, 6, 9)')
     parser.add_argument('--no-doc', action='store_true', help='only print the tables, do not write docs/benchmarks.md')
     parser.add_argument('--render', metavar='DIR', help='only write docs/benchmarks.md again from DIR/results.json')
+    parser.add_argument('--module-costs', action='store_true',
+                        help='only print what one module run costs in a container (CPU from its cgroup)')
     parser.add_argument('--before', metavar='DIR', help='add a before/after table against the results in DIR '
                         '(a run of an older commit, e.g. from a git worktree)')
     parser.add_argument('--before-label', default='', help='what the --before run was (commit, settings)')
@@ -768,6 +814,9 @@ def main():
             sys.exit('%s is not set: run through tests/testbed/env.sh' % var)
     if run(['docker', 'image', 'inspect', IMAGE], check=False).returncode != 0:
         sys.exit('no image %s: run make setup' % IMAGE)
+    if args.module_costs:
+        module_costs()
+        return
 
     started = datetime.datetime.now(datetime.timezone.utc)
     root = os.path.join(REPO, '.cache', 'bench', started.strftime('%Y%m%dT%H%M%S'))
