@@ -454,7 +454,7 @@ def module_costs(runs=5):
     try:
         for module, args, title in MODULE_COSTS:
             before = _cgroup_cpu(cid)
-            for _ in range(runs):
+            for _attempt in range(runs):
                 res = run([os.path.join(VENV_BIN, 'ansible'), '-i', name + ',', 'all', '-c', 'community.docker.docker',
                            '-m', module, '-a', args % name if '%s' in args else args], check=False, env=env)
                 if res.returncode != 0:
@@ -602,8 +602,8 @@ def write_doc(args, info, done, skipped, failed, started, finished, others, argv
     lines.append('| Software | Nomad %s (roles/install/defaults/main.yml), ansible-core %s, Python %s, Docker %s, kernel %s |' % (
         info['nomad'], info['ansible_core'], info['python'], info['docker'], info['kernel']))
     lines.append('| Load average (1 min) | %s at the start and end of the runs, the bench\'s own work included '
-                 '(min %.1f, median %.1f, max %.1f) |' % (
-        'measured' if loads else 'not measured', min(loads or [0]), med(loads) or 0, max(loads or [0])))
+                 '(min %.1f, median %.1f, max %.1f) |'
+                 % ('measured' if loads else 'not measured', min(loads or [0]), med(loads) or 0, max(loads or [0])))
     lines.append('| Other containers running | %d at the start (other test runs on the same machine) |' % len(others))
     lines.append('| Command | `make bench`: `%s` (budget %g min, %d runs per figure asked) |' % (
         ' '.join(['tests/testbed/env.sh', '.venv/bin/python', 'tests/bench/bench.py'] + argv), args.budget_min, want))
