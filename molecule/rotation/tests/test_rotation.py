@@ -239,18 +239,23 @@ def test_rotate_gossip_key_without_restart_or_failed_call():
 # ---------------------------------------------------------------- tokens
 
 
+def assert_token_replaced(old, new):
+    """The old secret is refused, the new one works: returns the new token as Nomad shows it."""
+    assert new != old
+    address = server_addresses()[0]
+    assert call(address, "/v1/acl/token/self", old)[0] == 403
+    status, body = call(address, "/v1/acl/token/self", new)
+    assert status == 200, body
+    return json.loads(body)
+
+
 def test_rotate_persona_tokens():
     old = {name: secret(f"tokens/{name}.token") for name in ("readonly", "operator")}
     run, _seconds, failures, calls = rotate("rotate_tokens.yml")
     assert_completed(run)
     print(f"  (management token untouched: probe failed/total = {len(failures)}/{calls})")
-    address = server_addresses()[0]
     for name, old_secret in old.items():
-        new_secret = secret(f"tokens/{name}.token")
-        assert new_secret != old_secret
-        assert call(address, "/v1/acl/token/self", old_secret)[0] == 403
-        status, body = call(address, "/v1/acl/token/self", new_secret)
-        assert status == 200 and json.loads(body)["Name"] == name
+        assert assert_token_replaced(old_secret, secret(f"tokens/{name}.token"))["Name"] == name
         assert oct((SECRETS / "tokens" / f"{name}.token").stat().st_mode & 0o777) == "0o600"
 
 
@@ -260,12 +265,7 @@ def test_rotate_management_token_never_leaves_the_cluster_without_one():
     assert_completed(run)
     # the probe reads the stored token on every call: it must never hold a dead one
     assert failures == [], failures
-    new = secret("tokens/management.token")
-    address = server_addresses()[0]
-    assert new != old
-    assert call(address, "/v1/acl/token/self", old)[0] == 403
-    status, body = call(address, "/v1/acl/token/self", new)
-    assert status == 200 and json.loads(body)["Type"] == "management"
+    assert assert_token_replaced(old, secret("tokens/management.token"))["Type"] == "management"
 
 
 # ---------------------------------------------------------------- ACL bootstrap recovery
@@ -280,12 +280,7 @@ def test_acl_bootstrap_reset_after_a_lost_management_token(tmp_path):
     run = playbook("acl_bootstrap_reset.yml")
     print(f"\nROTATION acl_bootstrap_reset.yml: {time.monotonic() - started:.1f} s (no probe: the token was lost)")
     assert_completed(run)
-    new = secret("tokens/management.token")
-    address = server_addresses()[0]
-    assert new != lost
-    assert call(address, "/v1/acl/token/self", lost)[0] == 403
-    status, body = call(address, "/v1/acl/token/self", new)
-    assert status == 200 and json.loads(body)["Type"] == "management"
+    assert assert_token_replaced(lost, secret("tokens/management.token"))["Type"] == "management"
     for name in SERVERS:  # the reset file is gone again
         assert node(name).run("ls /var/lib/nomad/server/acl-bootstrap-reset").rc != 0
 
