@@ -59,7 +59,6 @@ TASK_RE = re.compile(r'^(?P<name>.*?)[ -]+ (?P<secs>\d+\.\d+)s$')
 # The controller-side fetch (roles/install/tasks/fetch.yml).
 FETCH_RE = re.compile(r'^hardened\.nomad\.install : (Create the controller release cache|Download |Verify the signature'
                       r'|Read the expected checksum|Unpack the verified release)')
-TIMER_RE = re.compile(r'Playbook run took (\d+) days, (\d+) hours, (\d+) minutes, (\d+) seconds')
 
 
 CHILDREN = []
@@ -148,7 +147,7 @@ def write_inventory(run_dir, nodes):
 # ---------------------------------------------------------------- playbook runs
 
 def parse_log(text):
-    recap, tasks, in_tasks, timer = {}, [], False, None
+    recap, tasks, in_tasks = {}, [], False
     for line in text.splitlines():
         line = line.rstrip()
         m = RECAP_RE.match(line)
@@ -160,15 +159,11 @@ def parse_log(text):
             continue
         if line.startswith('PLAYBOOK RECAP'):
             in_tasks = False
-        m = TIMER_RE.search(line)
-        if m:
-            d, h, mi, s = (int(x) for x in m.groups())
-            timer = ((d * 24 + h) * 60 + mi) * 60 + s
         if in_tasks:
             m = TASK_RE.match(line)
             if m and not line.startswith('='):
                 tasks.append((m.group('name').rstrip(' -'), float(m.group('secs'))))
-    return recap, tasks, timer
+    return recap, tasks
 
 
 # ---------------------------------------------------------------- CPU accounting
@@ -228,7 +223,7 @@ def play(run_dir, inventory, name, extra_args=(), env_over=None, container_ids=(
     env.update({
         'PATH': VENV_BIN + os.pathsep + env.get('PATH', ''),
         'ANSIBLE_COLLECTIONS_PATH': os.path.join(REPO, '.cache', 'collections'),
-        'ANSIBLE_CALLBACKS_ENABLED': 'ansible.posix.profile_tasks,ansible.posix.timer',
+        'ANSIBLE_CALLBACKS_ENABLED': 'ansible.posix.profile_tasks',
         'PROFILE_TASKS_TASK_OUTPUT_LIMIT': 'all',
         'ANSIBLE_NOCOLOR': '1',
         'ANSIBLE_FORCE_COLOR': 'false',
@@ -250,9 +245,9 @@ def play(run_dir, inventory, name, extra_args=(), env_over=None, container_ids=(
     wall = time.monotonic() - start
     cpu = cpu_delta(cpu0, cpu_snapshot(container_ids))
     with open(log_path, encoding='utf-8') as f:
-        recap, tasks, timer = parse_log(f.read())
+        recap, tasks = parse_log(f.read())
     result = {
-        'name': name, 'rc': rc, 'wall': round(wall, 2), 'timer': timer, 'load_before': load, 'load_after': loadavg(),
+        'name': name, 'rc': rc, 'wall': round(wall, 2), 'load_before': load, 'load_after': loadavg(),
         'changed': sum(h['changed'] for h in recap.values()),
         'failed': sum(h['failed'] + h['unreachable'] for h in recap.values()),
         'hosts': len(recap), 'tasks': tasks, 'log': os.path.relpath(log_path, REPO),
@@ -404,7 +399,7 @@ def main_loop(args, root):
             res['setup'] = round(time.monotonic() - t0, 1)
             inventory = write_inventory(run_dir, nodes)
             ids = run(['docker', 'inspect', '-f', '{{.Id}}'] + [name for name, _group in nodes]).stdout.split()
-            res['cold'] = play(run_dir, inventory, 'cold', job.get('args', ()), job['env'], ids)
+            res['cold'] = play(run_dir, inventory, 'cold', job['args'], job['env'], ids)
             sched.record(job, None, res['cold']['wall'] + res['setup'])
             for f in job['followups']:
                 if not sched.admit(job, f):
@@ -414,7 +409,8 @@ def main_loop(args, root):
                 sched.record(job, f, res[f['name']]['wall'])
         except (RuntimeError, subprocess.SubprocessError, OSError) as exc:
             log('%s FAILED: %s' % (label, exc))
-            failed.append({'kind': job['kind'], 'round': job['round'], 'error': str(exc)})
+            failed.append({'kind': job['kind'], 'round': job['round'], 'error': str(exc),
+                           'not_run': [f['name'] for f in job['followups'] if f['name'] not in res]})
             sched.drop_followups(job)
         finally:
             destroy_containers()
@@ -536,23 +532,29 @@ def git_commit():
     return out.stdout.strip() if out.returncode == 0 else 'unknown'
 
 
-def headline(done):
-    """Medians of the figures behind the targets, from a list of cluster results."""
-    def walls(kind, key='cold'):
-        return [d[key]['wall'] for d in done if d['kind'] == kind and key in d]
-    m = {name: med(walls(*k)) for name, k in (
-        ('cold4', ('base4',)), ('warm', ('base4', 'warm')), ('check', ('base4', 'check')), ('cold9', ('base9',)))}
-    m['warm/cold'] = m['warm'] / m['cold4'] if m['warm'] and m['cold4'] else None
-    m['9/4'] = m['cold9'] / m['cold4'] if m['cold9'] and m['cold4'] else None
-    m['n'] = {name: len(walls(*k)) for name, k in (
-        ('cold4', ('base4',)), ('warm', ('base4', 'warm')), ('check', ('base4', 'check')), ('cold9', ('base9',)))}
-    return m
+# Figure key -> (job kind, run of that job).
+FIGURES = {
+    'cold4': ('base4', 'cold'), 'warm': ('base4', 'warm'), 'check': ('base4', 'check'),
+    'warm_nopipe': ('base4', 'warm_no_pipelining'), 'cold6': ('base6', 'cold'), 'cold9': ('base9', 'cold'),
+    'nopipe4': ('nopipe4', 'cold'), 'forks5_9': ('forks5_9', 'cold'),
+}
+
+
+def figures(done):
+    """(runs, medians): the results of every figure's runs, and their median wall clock (None without runs)."""
+    runs = {key: [d[run_name] for d in done if d['kind'] == kind and run_name in d]
+            for key, (kind, run_name) in FIGURES.items()}
+    return runs, {key: med([r['wall'] for r in results]) for key, results in runs.items()}
+
+
+def ratio(m, a, b):
+    return None if m[a] is None or m[b] is None else m[a] / m[b]
 
 
 def before_after(args, done):
     with open(os.path.join(args.before, 'results.json'), encoding='utf-8') as f:
         old = json.load(f)
-    b, a = headline(old['done']), headline(done)
+    (b_runs, b), (a_runs, a) = figures(old['done']), figures(done)
     lines = ['### Before and after', '',
              'Before: %s (%s, %s UTC; runs per figure in brackets). After: this page\'s run. Two invocations on the '
              'same machine, so the load may differ between them; each ratio is taken within one invocation.' % (
@@ -564,28 +566,19 @@ def before_after(args, done):
         if b[key] is None or a[key] is None:
             continue
         lines.append('| %s | %s (%d) | %s (%d) | %+.0f%% |' % (
-            title, fmt(b[key]), b['n'][key], fmt(a[key]), a['n'][key], 100 * (a[key] / b[key] - 1)))
-    for key, title in (('warm/cold', 'warm / cold (target ≤ %.1f)' % WARM_TARGET),
-                       ('9/4', '9-node / 4-node cold (target ≤ %.1f)' % SCALE_TARGET)):
-        if b[key] is not None and a[key] is not None:
-            lines.append('| %s | %.2f | %.2f | |' % (title, b[key], a[key]))
+            title, fmt(b[key]), len(b_runs[key]), fmt(a[key]), len(a_runs[key]), 100 * (a[key] / b[key] - 1)))
+    for (num, den), title in ((('warm', 'cold4'), 'warm / cold (target ≤ %.1f)' % WARM_TARGET),
+                              (('cold9', 'cold4'), '9-node / 4-node cold (target ≤ %.1f)' % SCALE_TARGET)):
+        if ratio(b, num, den) is not None and ratio(a, num, den) is not None:
+            lines.append('| %s | %.2f | %.2f | |' % (title, ratio(b, num, den), ratio(a, num, den)))
     return lines + ['']
 
 
 def write_doc(args, info, done, skipped, failed, started, finished, others, argv):
-    def pick(kind, key='cold'):
-        return [d[key] for d in done if d['kind'] == kind and key in d]
-
     want = args.rounds
-    cold4, cold6, cold9 = pick('base4'), pick('base6'), pick('base9')
-    warm, check, warm_nopipe = pick('base4', 'warm'), pick('base4', 'check'), pick('base4', 'warm_no_pipelining')
-    forks5_9, nopipe4 = pick('forks5_9'), pick('nopipe4')
-    m = {k: med([r['wall'] for r in v]) for k, v in
-         dict(cold4=cold4, cold6=cold6, cold9=cold9, warm=warm, check=check, warm_nopipe=warm_nopipe,
-              forks5_9=forks5_9, nopipe4=nopipe4).items()}
-
-    def ratio(a, b):
-        return None if m[a] is None or m[b] is None else m[a] / m[b]
+    runs, m = figures(done)
+    cold4, cold6, cold9, warm, check = (runs[k] for k in ('cold4', 'cold6', 'cold9', 'warm', 'check'))
+    warm_nopipe, forks5_9, nopipe4 = runs['warm_nopipe'], runs['forks5_9'], runs['nopipe4']
 
     loads = [r[k][0] for d in done for r in d.values() if isinstance(r, dict) and 'load_before' in r
              for k in ('load_before', 'load_after')]
@@ -630,7 +623,7 @@ def write_doc(args, info, done, skipped, failed, started, finished, others, argv
     row('Cold converge, 3 servers + 3 clients', 6, cold6, 'cold6')
     row('Cold converge, 3 servers + 6 clients', 9, cold9, 'cold9')
     lines.append('')
-    setups = [d['setup'] for d in done]
+    setups = [d['setup'] for d in done if 'setup' in d]
     if setups:
         lines.append('Not in the figures: creating and booting the containers (median %.1fs per cluster). In the cold '
                      'figures: the controller-side fetch of the release from the local test-bed mirror into a fresh '
@@ -642,18 +635,18 @@ def write_doc(args, info, done, skipped, failed, started, finished, others, argv
     lines.append('')
     lines.append('| Target | Measured | Met? |')
     lines.append('|---|---|---|')
-    r_warm = ratio('warm', 'cold4')
+    r_warm = ratio(m, 'warm', 'cold4')
     changed_ok = bool(warm) and all(r['changed'] == 0 for r in warm)
     lines.append('| warm ≤ %.1f × cold (4 nodes) | %s | %s |' % (
         WARM_TARGET, '–' if r_warm is None else '%.2f × (%s / %s)' % (r_warm, fmt(m['warm']), fmt(m['cold4'])),
         '–' if r_warm is None else ('**yes**' if r_warm <= WARM_TARGET else '**no**')))
     lines.append('| warm re-run changed = 0 | changed = %s | %s |' % (
         ', '.join(str(r['changed']) for r in warm) or '–', '–' if not warm else ('**yes**' if changed_ok else '**no**')))
-    r_scale = ratio('cold9', 'cold4')
+    r_scale = ratio(m, 'cold9', 'cold4')
     lines.append('| 9-node cold ≤ %.1f × 4-node cold | %s | %s |' % (
         SCALE_TARGET, '–' if r_scale is None else '%.2f × (%s / %s)' % (r_scale, fmt(m['cold9']), fmt(m['cold4'])),
         '–' if r_scale is None else ('**yes**' if r_scale <= SCALE_TARGET else '**no**')))
-    r6 = ratio('cold6', 'cold4')
+    r6 = ratio(m, 'cold6', 'cold4')
     if r6 is not None:
         lines.append('| (information) 6-node cold / 4-node cold | %.2f × | |' % r6)
     lines.append('')
@@ -672,13 +665,13 @@ def write_doc(args, info, done, skipped, failed, started, finished, others, argv
                 ('Cold converge, 9 nodes', forks5_9, 'forks5_9', 'cold9', 'ANSIBLE_FORKS=5 (Ansible\'s default)')):
             if not res:
                 continue
-            rr = ratio(key, base)
+            rr = ratio(m, key, base)
             lines.append('| %s%s | `%s` | %s | %s | %s | %s |' % (
                 title, note_n(res, want), setting, fmt(m[key]), runs_cell(res), load_cell(res),
                 '–' if rr is None else '%.2f × (%+.1fs)' % (rr, m[key] - m[base])))
         lines.append('')
 
-    if getattr(args, 'before', None):
+    if args.before:
         lines.extend(before_after(args, done))
 
     cpu_rows = [(title, res) for title, res in (
@@ -749,7 +742,9 @@ def write_doc(args, info, done, skipped, failed, started, finished, others, argv
             '%s (run %s)' % (RUN_TITLES.get(k, ' '.join(k)), ', '.join(r)) for k, r in by_run.items())))
         lines.append('')
     for fail in failed:
-        lines.append('**FAILED**: %s #%d: %s' % (fail['kind'], fail['round'], fail['error']))
+        not_run = fail.get('not_run')
+        lines.append('**FAILED**: %s #%d: %s%s' % (fail['kind'], fail['round'], fail['error'],
+                                                   '; so not run: ' + ', '.join(not_run) if not_run else ''))
         lines.append('')
     out_dir = os.path.relpath(args.out_dir, REPO)
     lines.append('Raw results and every run\'s log: `%s` (not in git).' % (
