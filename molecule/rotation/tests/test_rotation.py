@@ -216,6 +216,15 @@ def keyrings():
     return result
 
 
+def test_rotate_gossip_key_refuses_to_leave_a_server_out():
+    before, old_key = keyrings(), secret("gossip.key")
+    run = playbook("rotate_gossip_key.yml", "-e", "nomad_gossip_rotate=true", "--limit", SERVERS[0])
+    assert run.returncode != 0, run.stdout[-3000:]
+    assert "are not in this run" in run.stdout and SERVERS[1] in run.stdout, run.stdout[-3000:]
+    assert keyrings() == before and secret("gossip.key") == old_key
+    assert not (SECRETS / "gossip.key.next").exists()
+
+
 def test_rotate_gossip_key_without_restart_or_failed_call():
     pids, old_key = agent_pids(), secret("gossip.key")
     assert all(list(keys) == [old_key] for keys in keyrings().values())
