@@ -219,8 +219,9 @@ def keyrings():
 def test_rotate_gossip_key_refuses_to_leave_a_server_out():
     before, old_key = keyrings(), secret("gossip.key")
     run = playbook("rotate_gossip_key.yml", "-e", "nomad_gossip_rotate=true", "--limit", SERVERS[0])
-    assert run.returncode != 0, run.stdout[-3000:]
-    assert "are not in this run" in run.stdout and SERVERS[1] in run.stdout, run.stdout[-3000:]
+    output = run.stdout + run.stderr  # ansible-core 2.19 prints the failure on stderr
+    assert run.returncode != 0, output[-3000:]
+    assert "are not in this run" in output and SERVERS[1] in output, output[-3000:]
     assert keyrings() == before and secret("gossip.key") == old_key
     assert not (SECRETS / "gossip.key.next").exists()
 
