@@ -21,3 +21,9 @@ else:
 
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
+
+
+# Helpers shared by the unit and integration tests (tests/rendering.py).
+TESTS = os.path.join(ROOT, 'tests')
+if TESTS not in sys.path:
+    sys.path.insert(0, TESTS)

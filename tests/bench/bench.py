@@ -130,6 +130,7 @@ def write_inventory(run_dir, nodes):
         # The group vars of molecule/cluster, with a fresh secrets dir and release cache per run.
         'vars': {
             'ansible_connection': 'community.docker.docker',
+            'nomad_version': env['HARDENED_NOMAD_VERSION'],
             'nomad_release_base_url': env['HARDENED_NOMAD_MIRROR_URL'],
             'nomad_release_gpg_key': env['HARDENED_NOMAD_MIRROR_KEY'],
             'nomad_release_cache_dir': os.path.join(run_dir, 'releases'),
@@ -474,12 +475,7 @@ def machine():
                 cpu = line.split(':', 1)[1].strip()
                 break
     mem = run(['free', '-m']).stdout.splitlines()[1].split()[1]
-    nomad = ''
-    with open(os.path.join(REPO, 'roles', 'install', 'defaults', 'main.yml'), encoding='utf-8') as f:
-        for line in f:
-            m = re.match(r'^nomad_version:\s*"?([0-9][^"\s]*)"?', line)
-            if m:
-                nomad = m.group(1)
+    nomad = os.environ.get('HARDENED_NOMAD_VERSION', '')
     core = run([os.path.join(VENV_BIN, 'python'), '-c', 'import ansible.release as r; print(r.__version__)']).stdout.strip()
     docker = run(['docker', 'version', '--format', '{{.Server.Version}}'], check=False).stdout.strip()
     return {'cores': run(['nproc']).stdout.strip(), 'mem_mib': mem, 'cpu': cpu, 'nomad': nomad, 'ansible_core': core,
@@ -804,7 +800,8 @@ def main():
                   datetime.datetime.fromisoformat(res['started']), datetime.datetime.fromisoformat(res['finished']),
                   res['others'], res['argv'])
         return
-    for var in ('HARDENED_NOMAD_MIRROR_URL', 'HARDENED_NOMAD_MIRROR_KEY', 'HARDENED_NOMAD_CONTROLLER_IP'):
+    for var in ('HARDENED_NOMAD_VERSION', 'HARDENED_NOMAD_MIRROR_URL', 'HARDENED_NOMAD_MIRROR_KEY',
+                'HARDENED_NOMAD_CONTROLLER_IP'):
         if not os.environ.get(var):
             sys.exit('%s is not set: run through tests/testbed/env.sh' % var)
     if run(['docker', 'image', 'inspect', IMAGE], check=False).returncode != 0:

@@ -24,7 +24,9 @@ import pytest
 from ansible_collections.hardened.nomad.plugins.module_utils._api import NomadClient, NomadError
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_NOMAD_BINARY = os.path.join(REPO_ROOT, '.cache', 'testbed', 'nomad', '1.11.3', 'nomad')
+# The test bed's release (tests/testbed/lib.sh); tests/testbed/env.sh exports both variables.
+NOMAD_VERSION = os.environ.get('HARDENED_NOMAD_VERSION', '')
+DEFAULT_NOMAD_BINARY = os.path.join(REPO_ROOT, '.cache', 'testbed', 'nomad', NOMAD_VERSION or 'unknown', 'nomad')
 # A second loopback address the agent also serves HTTPS on; it is in no certificate, so
 # connecting by it must fail the host name check.
 NAME_NOT_IN_CERT = '127.0.0.2'
@@ -93,8 +95,9 @@ def nomad_binary():
         return path
     if os.environ.get('HARDENED_NOMAD_SKIP_INTEGRATION') == '1':
         pytest.skip('HARDENED_NOMAD_SKIP_INTEGRATION=1 and no Nomad binary at %s' % path)
-    pytest.fail('no executable Nomad binary at %s: build it with the test bed, point NOMAD_BINARY at one, '
-                'or set HARDENED_NOMAD_SKIP_INTEGRATION=1 to skip the integration tests' % path)
+    pytest.fail('no executable Nomad binary at %s: run the tests through tests/testbed/env.sh (make integration), '
+                'point NOMAD_BINARY at one, or set HARDENED_NOMAD_SKIP_INTEGRATION=1 to skip the integration tests'
+                % path)
 
 
 class Certs:

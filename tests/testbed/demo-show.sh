@@ -19,8 +19,10 @@ directory; use it like this:
 
 (the Nomad CLI is the test bed's build; any nomad binary of the same version works)
 
-\$ nomad server members
+\$ nomad version
 TEXT
+"$NOMAD" version
+printf '\n$ nomad server members   (Build: the agents\x27 release)\n'
 "$NOMAD" server members
 printf '\n$ nomad node status\n'
 "$NOMAD" node status

@@ -5,11 +5,15 @@ set -euo pipefail
 TESTBED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$TESTBED_DIR/../.." && pwd)
 CACHE_DIR=${HARDENED_NOMAD_CACHE:-$REPO_ROOT/.cache}
-# The Nomad version the test bed builds; the install role's default must match.
-NOMAD_VERSION=$(sed -n 's/^nomad_version: *"\{0,1\}\([0-9.]*\)"\{0,1\}$/\1/p' "$REPO_ROOT/roles/install/defaults/main.yml")
+# THE Nomad version of the test bed: built from its Go module, served by the
+# mirror, and passed as nomad_version to every scenario, integration test and
+# bench run (env.sh exports it as HARDENED_NOMAD_VERSION). Only open-source
+# (MPL-2.0) releases may be built: 1.6.3 is the newest; 1.7.0 on are BUSL-1.1.
+# It is not the collection's default nomad_version, which users install.
+NOMAD_VERSION=${HARDENED_NOMAD_VERSION:-1.6.3}
 BASE_IMAGE=${HARDENED_NOMAD_BASE_IMAGE:-hardened-nomad/debian12-systemd:latest}
 MIRROR_PORT=${HARDENED_NOMAD_MIRROR_PORT:-18646}
 log() { printf '[testbed] %s\n' "$*" >&2; }
 # An older release, built too, so tests can prove that changing nomad_version
 # installs the new binary and restarts the agent.
-NOMAD_PREVIOUS_VERSION=1.11.2
+NOMAD_PREVIOUS_VERSION=${HARDENED_NOMAD_PREVIOUS_VERSION:-1.6.2}
