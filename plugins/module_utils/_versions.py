@@ -109,4 +109,3 @@ def problems(version, settings=None, variable='nomad_version'):
                          % (feature.variable, value, feature.since, variable, version, variable,
                             feature.variable))
     return found
-

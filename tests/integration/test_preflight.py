@@ -52,6 +52,11 @@ def test_good_input_passes_and_changes_nothing(tmp_path):
     assert not (tmp_path / "secrets").exists()
 
 
+def test_tls13_passes_with_a_release_that_has_it(tmp_path):
+    run = run_preflight(tmp_path, {"nomad_version": "1.8.3", "nomad_tls_min_version": "tls13"})
+    assert run.returncode == 0, run.stdout[-3000:]
+
+
 def test_even_server_count_warns_but_passes(tmp_path):
     run = run_preflight(tmp_path, servers=("node1", "node2"))
     assert run.returncode == 0, run.stdout[-3000:]
@@ -78,6 +83,10 @@ def test_even_server_count_warns_but_passes(tmp_path):
     ({"nomad_acl_tokens": [{"name": "ci", "policies": ["deployer"]}]}, ("node1",), "does not define (or marks absent):\ndeployer"),
     ({"nomad_acl_policies": [{"name": "p"}], "nomad_acl_tokens": []}, ("node1",), "needs 'rules'"),
     ({"nomad_limits": {"http_max_conns_per_clien": 10}}, ("node1",), "nomad_limits"),
+    ({"nomad_version": "1.5.6"}, ("node1",), "nomad_version is 1.5.6, older than 1.6.0, the oldest release"),
+    ({"nomad_version": 1.6}, ("node1",), "nomad_version must be a Nomad release number such as"),
+    ({"nomad_version": "1.6.3", "nomad_tls_min_version": "tls13"}, ("node1",),
+     "nomad_tls_min_version: tls13 needs Nomad 1.8.3 or newer, but nomad_version is 1.6.3"),
 ])
 def test_bad_input_fails_naming_the_variable(tmp_path, extra_vars, servers, message):
     # with no server the host is a client, so the play still has a host to check
