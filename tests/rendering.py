@@ -23,10 +23,11 @@ def collections_dir():
     raise RuntimeError('hardened.nomad is not importable; tests/conftest.py should have set it up')
 
 
-def render_agent_files(workdir, versions):
+def render_agent_files(workdir, versions, host_vars=None):
     """Render nomad.hcl and nomad.service as the roles do, for one server and one client per version.
 
     Returns {version: {'server': {'nomad.hcl': text, 'nomad.service': text}, 'client': {...}}}.
+    ``host_vars`` are given to every host (they win over the role defaults, as in an inventory).
     Runs tests/render/render.yml with the roles' defaults and vars as the inventory's group vars
     (host vars win, as in a real inventory), so the templates see exactly what a play gives them.
     """
@@ -40,7 +41,7 @@ def render_agent_files(workdir, versions):
     groups = {}
     for number, version in enumerate(versions):
         label = version.replace('.', '_')
-        common = dict(nomad_version=version, nomad_servers_group='servers_' + label,
+        common = dict(host_vars or {}, nomad_version=version, nomad_servers_group='servers_' + label,
                       nomad_clients_group='clients_' + label)
         address = '192.0.2.%d' % (10 + number)
         groups['servers_' + label] = {'hosts': {'server-' + version: dict(

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: agent_health
-short_description: Wait until a Nomad agent is healthy and, for a server, the cluster has a leader and every server
+short_description: Wait until a Nomad agent is healthy, the cluster has a leader and every server, and clients are ready
 version_added: 1.0.0
 description:
   - Polls C(GET /v1/agent/health) until the agent answers 200.
   - With O(servers), also polls C(GET /v1/status/peers) until that many servers are raft peers and
     C(GET /v1/status/leader) until a leader is named. After a server restart this is the point where
     the next server may restart without risking the quorum.
+  - With O(nodes), also polls C(GET /v1/nodes) until a client node of each of those names is registered with
+    status C(ready). This needs a O(token) with C(node:read). A converge ends only when its clients can take work
+    (a client may register about 20 s after the first election).
   - Every failed call (refused connection while the agent starts, a 500 while it joins, a TLS error
     while a certificate is replaced) is retried until O(wait) runs out; the failure then names what was
     still missing and the last answer.
@@ -32,6 +35,13 @@ options:
         own health only (a client, or a server whose cluster is not to be checked).
     type: int
     default: 0
+  nodes:
+    description:
+      - Names of client nodes (their Nomad C(name)) that must be registered and C(ready). On failure the
+        result's RV(not_ready) lists them.
+    type: list
+    elements: str
+    default: []
   wait:
     description:
       - Seconds to keep polling before the task fails.
@@ -60,6 +70,15 @@ EXAMPLES = r"""
     client_key: /etc/nomad.d/tls/agent-key.pem
     servers: 3
     wait: 120
+
+- name: Wait until the clients are registered and ready
+  hardened.nomad.agent_health:
+    ca_file: /etc/nomad.d/tls/ca.pem
+    client_cert: /etc/nomad.d/tls/agent.pem
+    client_key: /etc/nomad.d/tls/agent-key.pem
+    token: "{{ management_token }}"
+    nodes: [worker-1, worker-2]
+    wait: 180
 """
 
 RETURN = r"""
@@ -74,6 +93,17 @@ peers:
   type: list
   elements: str
   sample: [10.0.0.11:4647, 10.0.0.12:4647, 10.0.0.13:4647]
+nodes:
+  description: Status of each node in O(nodes), by name (C(ready) on success).
+  returned: when O(nodes) is set
+  type: dict
+  sample: {worker-1: ready}
+not_ready:
+  description: The names in O(nodes) that were not registered and ready when the wait ran out.
+  returned: failure, when O(nodes) is set
+  type: list
+  elements: str
+  sample: [worker-2]
 waited:
   description: Seconds spent until every check passed.
   returned: success
@@ -109,10 +139,33 @@ def check_once(client, servers):
     return None, leader, peers
 
 
+def check_nodes(client, names):
+    """(missing, statuses, final) for the wanted client nodes; missing is None once all are ready.
+
+    A name counts as ready if any node of that name is (a rebuilt client may be listed twice: its
+    old, down node and the new one). final is true when waiting cannot help (a token without
+    node:read).
+    """
+    statuses = dict((name, 'not registered') for name in names)
+    try:
+        listed = client.get('/v1/nodes') or []
+    except NomadError as exc:
+        return 'the node list is not available: %s' % exc.message, statuses, exc.status == 403
+    for stub in listed:
+        name = stub.get('Name')
+        if name in statuses and statuses[name] != 'ready':
+            statuses[name] = stub.get('Status') or 'unknown'
+    waiting = ['%s (%s)' % (name, status) for name, status in sorted(statuses.items()) if status != 'ready']
+    if waiting:
+        return 'client nodes not ready: %s' % ', '.join(waiting), statuses, False
+    return None, statuses, False
+
+
 def main():
     argument_spec = dict(NOMAD_CONNECTION_SPEC)
     argument_spec.update(
         servers=dict(type='int', default=0),
+        nodes=dict(type='list', elements='str', default=[]),
         wait=dict(type='int', default=120),
         interval=dict(type='float', default=2),
     )
@@ -122,18 +175,28 @@ def main():
     except NomadError as exc:
         module.fail_json(msg=exc.message)
 
+    nodes = module.params['nodes']
     start = time.monotonic()
     deadline = start + module.params['wait']
+    statuses = dict((name, 'not checked yet') for name in nodes)
     while True:
+        final = False
         missing, leader, peers = check_once(client, module.params['servers'])
+        if missing is None and nodes:
+            missing, statuses, final = check_nodes(client, nodes)
         if missing is None:
             result = dict(changed=False, waited=round(time.monotonic() - start, 1))
             if module.params['servers'] > 0:
                 result.update(leader=leader, peers=peers)
+            if nodes:
+                result.update(nodes=statuses)
             module.exit_json(**result)
-        if time.monotonic() >= deadline:
+        if final or time.monotonic() >= deadline:
+            extra = {}
+            if nodes:
+                extra = dict(nodes=statuses, not_ready=sorted(n for n, status in statuses.items() if status != 'ready'))
             module.fail_json(msg='%s is still not ready after %d seconds: %s.' % (
-                client.address, module.params['wait'], missing))
+                client.address, module.params['wait'], missing), **extra)
         time.sleep(module.params['interval'])
 
 

@@ -114,6 +114,8 @@ class FakeNomad:
         # /v1/agent/health answers 500 this many times before 200 (an agent that is starting).
         self.unhealthy_answers = 0
         self.peers = ['10.0.0.11:4647', '10.0.0.12:4647', '10.0.0.13:4647']
+        # /v1/nodes (node stubs: Name, Status); each list is answered once, the last one ever after.
+        self.node_lists = [[]]
 
     # -- set-up helpers --------------------------------------------------------------------
 
@@ -203,6 +205,8 @@ class FakeNomad:
             return 200, token
         if not self._management(secret):
             return 403, 'Permission denied'
+        if path == '/v1/nodes' and method == 'GET':
+            return 200, self.node_lists.pop(0) if len(self.node_lists) > 1 else self.node_lists[0]
 
         match = re.match(r'^/v1/acl/policy/(.+)$', path)
         if match:

@@ -61,3 +61,54 @@ def test_an_unhealthy_agent_fails_with_nomads_answer(run_module, fake_nomad):
     result = run_module(agent_health, dict(BASE, wait=0))
     assert result['failed'] is True
     assert 'the agent is not healthy' in result['msg'] and 'server not ready' in result['msg']
+
+
+# -- client nodes ------------------------------------------------------------------------------
+
+MANAGEMENT = '00000000-0000-4000-8000-000000000001'
+
+
+def with_token(fake_nomad):
+    fake_nomad.bootstrap_with(MANAGEMENT)
+    return dict(BASE, token=MANAGEMENT)
+
+
+def node(name, status='ready'):
+    return dict(ID=name + '-id', Name=name, Status=status)
+
+
+def test_clients_are_waited_for_until_registered_and_ready(run_module, fake_nomad):
+    fake_nomad.node_lists = [[], [node('worker-1', 'initializing')], [node('worker-1'), node('worker-2')]]
+    result = run_module(agent_health, dict(with_token(fake_nomad), nodes=['worker-1', 'worker-2'], wait=30))
+    assert result['failed'] is False
+    assert result['nodes'] == {'worker-1': 'ready', 'worker-2': 'ready'}
+    assert paths(fake_nomad).count('/v1/nodes') == 3
+    assert all(call[3] == MANAGEMENT for call in fake_nomad.calls if call[1] == '/v1/nodes')
+
+
+def test_a_client_that_never_comes_fails_naming_it(run_module, fake_nomad):
+    fake_nomad.node_lists = [[node('worker-1'), node('worker-2', 'down')]]
+    result = run_module(agent_health, dict(with_token(fake_nomad), nodes=['worker-1', 'worker-2', 'worker-3'], wait=0))
+    assert result['failed'] is True
+    assert result['msg'] == ('http://127.0.0.1:4646 is still not ready after 0 seconds: client nodes not ready: '
+                             'worker-2 (down), worker-3 (not registered).')
+    assert result['not_ready'] == ['worker-2', 'worker-3']
+    assert result['nodes']['worker-1'] == 'ready'
+
+
+def test_a_rebuilt_client_listed_twice_counts_when_one_is_ready(run_module, fake_nomad):
+    fake_nomad.node_lists = [[node('worker-1', 'down'), node('worker-1')]]
+    result = run_module(agent_health, dict(with_token(fake_nomad), nodes=['worker-1'], wait=0))
+    assert result['failed'] is False and result['nodes'] == {'worker-1': 'ready'}
+
+
+def test_a_token_that_may_not_read_nodes_fails_at_once(run_module, fake_nomad):
+    result = run_module(agent_health, dict(BASE, token='not-a-token', nodes=['worker-1'], wait=600))
+    assert result['failed'] is True
+    assert 'the node list is not available' in result['msg'] and 'HTTP 403' in result['msg']
+    assert paths(fake_nomad).count('/v1/nodes') == 1
+
+
+def test_no_nodes_means_no_node_call(run_module, fake_nomad):
+    result = run_module(agent_health, dict(BASE, servers=3, wait=0))
+    assert '/v1/nodes' not in paths(fake_nomad) and 'nodes' not in result
