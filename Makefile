@@ -17,7 +17,7 @@ export PY_COLORS := 0
 export MOLECULE_NO_LOG := false
 
 .PHONY: help setup venv collection host-packages docker image nomad mirror \
-        test lint sanity units integration molecule demo demo-clean bench clean
+        test lint sanity units packaging integration molecule demo demo-clean bench clean
 
 help:
 	@echo "make demo   - build the test bed and bring up Nomad with the collection"
@@ -57,7 +57,7 @@ mirror: nomad docker
 	bash $(TESTBED)/mirror.sh
 
 ## ---- tests ----
-test: lint sanity units integration molecule
+test: lint sanity units packaging integration molecule
 	@echo "make test: all green"
 
 lint: venv collection
@@ -69,6 +69,10 @@ sanity: venv
 
 units: venv collection
 	pytest tests/unit -q
+
+# The tarball (built from a copy salted with secrets) and the documented install ways.
+packaging: venv
+	pytest tests/packaging -q
 
 integration: venv collection nomad
 	$(TESTBED)/env.sh pytest tests/integration -q
