@@ -14,6 +14,9 @@ import time
 import pytest
 from conftest import CLIENT, NOMAD_BINARY, SECRETS, address, node
 
+# The client runs exec and docker (molecule.yml: nomad_client_drivers); no registry is
+# reachable, so docker tasks use an image imported on the client.
+DOCKER_IMAGE = "hn-busybox:local"
 # What the client's host volume holds (molecule.yml: nomad_client_host_volumes).
 VOLUME_NAME = "shared-data"
 VOLUME_PATH = "/srv/nomad-shared"
@@ -45,6 +48,17 @@ def run_job(spec, *options, persona="operator"):
         return persona_cli(persona, "job", "run", *options, f.name)
     finally:
         os.unlink(f.name)
+
+
+# Refused tasks fail at once instead of being restarted and rescheduled.
+NO_RETRY = """restart {
+      attempts = 0
+      mode     = "fail"
+    }
+    reschedule {
+      attempts  = 0
+      unlimited = false
+    }"""
 
 
 def job(name, task, job_type="batch", group_extra=""):
@@ -229,7 +243,7 @@ def test_exec_job_asking_for_root_is_refused(cleanup):
       user   = "root"
       config {
         command = "/bin/id"
-      }"""))
+      }""", group_extra=NO_RETRY))
     assert run.returncode in (0, 2), run.stdout + run.stderr
     alloc = wait_for_alloc("hn-as-root", ("failed",))
     events = task_events(alloc)
@@ -245,3 +259,56 @@ def test_read_only_persona_cannot_submit_a_job():
     assert run.returncode != 0
     assert "403" in run.stderr and "Permission denied" in run.stderr, run.stderr
     assert "hn-readonly" not in operator("job", "status").stdout
+
+
+# ---------------------------------------------------------------- docker (an option of the role)
+
+
+@pytest.fixture(scope="module")
+def local_image():
+    """A FROM-scratch image with Debian's static busybox, imported on the client (no registry here)."""
+    script = ("set -e; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null; "
+              "d=$(mktemp -d); mkdir -p $d/bin $d/tmp; cp /bin/busybox $d/bin/; "
+              "for a in sh echo id cat httpd sleep ls; do ln -s busybox $d/bin/$a; done; "
+              f"tar -C $d -c . | docker import - {DOCKER_IMAGE} >/dev/null; rm -rf $d")
+    built = node(CLIENT).run(script)
+    assert built.rc == 0, built.stderr
+    return DOCKER_IMAGE
+
+
+def docker_job(name, config, job_type="batch", group_extra=NO_RETRY):
+    return job(name, f"""
+      driver = "docker"
+      config {{
+        image = "{DOCKER_IMAGE}"
+{config}
+      }}""", job_type=job_type, group_extra=group_extra)
+
+
+def test_docker_job_runs_from_a_locally_built_image(cleanup, local_image):
+    cleanup.append("hn-docker")
+    run = run_job(docker_job("hn-docker", """
+        command = "/bin/sh"
+        args    = ["-c", "echo hello from docker; id -u"]"""))
+    assert run.returncode == 0, run.stdout + run.stderr
+    alloc = wait_for_alloc("hn-docker", ("complete", "failed"))
+    output = logs(alloc["ID"])
+    assert alloc["ClientStatus"] == "complete", (task_events(alloc), output)
+    assert "hello from docker" in output
+
+
+@pytest.mark.parametrize("name, config, refusal", [
+    ("hn-docker-privileged", "privileged = true", "Docker privileged mode is disabled on this Nomad agent"),
+    ("hn-docker-host-mount", 'volumes = ["/etc/nomad.d:/agent"]', "volumes are not enabled; cannot mount host paths"),
+    # mknod is in Nomad's default allow_caps; nomad_docker_allow_caps leaves it out
+    ("hn-docker-mknod", 'cap_add = ["mknod"]', "driver does not allow the following capabilities: mknod"),
+])
+def test_docker_job_asking_for_more_is_refused(cleanup, local_image, name, config, refusal):
+    cleanup.append(name)
+    run = run_job(docker_job(name, f"""
+        command = "/bin/id"
+        {config}"""))
+    assert run.returncode == 0, run.stdout + run.stderr
+    alloc = wait_for_alloc(name, ("failed",))
+    events = task_events(alloc)
+    assert any(refusal in event for event in events), events

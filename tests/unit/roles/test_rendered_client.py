@@ -22,6 +22,7 @@ def default_client(tmp_path_factory):
 def tuned_client(tmp_path_factory):
     tuned = dict(
         nomad_client_drivers=['exec', 'docker'],
+        nomad_docker_infra_image='registry.example.internal/pause:3.3',
         nomad_client_node_pool='batch',
         nomad_client_node_class='gpu',
         nomad_client_meta={'rack': 'r1', 'zone': 2},
@@ -64,6 +65,11 @@ def test_docker_gets_cni_and_reduced_capabilities(tuned_client):
     for dropped in ('mknod', 'setfcap', 'setpcap', 'sys_chroot', 'audit_write', 'net_raw', 'sys_admin'):
         assert '"%s"' % dropped not in caps
     assert re.search(r'volumes \{\n\s+enabled = false', docker)
+    assert 'infra_image      = "registry.example.internal/pause:3.3"' in docker
+
+
+def test_nomads_infra_image_is_kept_unless_one_is_named(default_client):
+    assert 'infra_image' not in default_client
 
 
 def test_node_placement_and_host_volumes(tuned_client):
