@@ -26,7 +26,8 @@ BIN = os.path.dirname(sys.executable)
 # Written into every salt file; made at run time, so no shipped file can hold it by accident.
 MARK = 'salt-%s' % uuid.uuid4().hex
 SALT = {
-    'nomad-secrets/ca/ca-key.pem': '-----BEGIN EC PRIVATE KEY-----\nsalt\n',
+    # a PEM header, split so that no file of the repository looks like a key
+    'nomad-secrets/ca/ca-key.pem': '-----BEGIN EC ' + 'PRIVATE KEY-----\nsalt\n',
     'nomad-secrets/tokens/management.token': 'salt-management-token\n',
     'nomad-secrets/acl-bootstrap.secret': 'salt-bootstrap-secret\n',
     'nomad-secrets/gossip.key': 'salt-gossip-key\n',
