@@ -22,6 +22,7 @@ import time
 import pytest
 
 from ansible_collections.hardened.nomad.plugins.module_utils._api import NomadClient, NomadError
+from rendering import collections_dir
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # The test bed's release (tests/testbed/lib.sh); tests/testbed/env.sh exports both variables.
@@ -31,14 +32,6 @@ DEFAULT_NOMAD_BINARY = os.path.join(REPO_ROOT, '.cache', 'testbed', 'nomad', NOM
 # connecting by it must fail the host name check.
 NAME_NOT_IN_CERT = '127.0.0.2'
 BOOTSTRAP_SECRET = '6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b'
-
-
-def collections_dir():
-    import ansible_collections
-    for path in ansible_collections.__path__:
-        if os.path.isdir(os.path.join(path, 'hardened', 'nomad')):
-            return os.path.dirname(path)
-    raise RuntimeError('hardened.nomad is not importable; tests/conftest.py should have set it up')
 
 
 class AnsibleRunner:
