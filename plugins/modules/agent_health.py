@@ -113,10 +113,8 @@ waited:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.hardened.nomad.plugins.module_utils._api import (
-    NOMAD_CONNECTION_SPEC, NomadClient, NomadError)
+from ansible_collections.hardened.nomad.plugins.module_utils._api import NomadError
+from ansible_collections.hardened.nomad.plugins.module_utils._module import ModuleFailure, NomadModule
 
 
 def check_once(client, servers):
@@ -161,43 +159,45 @@ def check_nodes(client, names):
     return None, statuses, False
 
 
-def main():
-    argument_spec = dict(NOMAD_CONNECTION_SPEC)
-    argument_spec.update(
-        servers=dict(type='int', default=0),
-        nodes=dict(type='list', elements='str', default=[]),
-        wait=dict(type='int', default=120),
-        interval=dict(type='float', default=2),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=False)
-    try:
-        client = NomadClient.from_params(module.params)
-    except NomadError as exc:
-        module.fail_json(msg=exc.message)
-
-    nodes = module.params['nodes']
+def wait_healthy(module):
+    params = module.params
+    client = module.client
+    nodes = params['nodes']
     start = time.monotonic()
-    deadline = start + module.params['wait']
+    deadline = start + params['wait']
     statuses = dict((name, 'not checked yet') for name in nodes)
     while True:
         final = False
-        missing, leader, peers = check_once(client, module.params['servers'])
+        missing, leader, peers = check_once(client, params['servers'])
         if missing is None and nodes:
             missing, statuses, final = check_nodes(client, nodes)
         if missing is None:
             result = dict(changed=False, waited=round(time.monotonic() - start, 1))
-            if module.params['servers'] > 0:
+            if params['servers'] > 0:
                 result.update(leader=leader, peers=peers)
             if nodes:
                 result.update(nodes=statuses)
-            module.exit_json(**result)
+            return result
         if final or time.monotonic() >= deadline:
             extra = {}
             if nodes:
                 extra = dict(nodes=statuses, not_ready=sorted(n for n, status in statuses.items() if status != 'ready'))
-            module.fail_json(msg='%s is still not ready after %d seconds: %s.' % (
-                client.address, module.params['wait'], missing), **extra)
-        time.sleep(module.params['interval'])
+            raise ModuleFailure('%s is still not ready after %d seconds: %s.' % (
+                client.address, params['wait'], missing), **extra)
+        time.sleep(params['interval'])
+
+
+def main():
+    module = NomadModule(
+        argument_spec=dict(
+            servers=dict(type='int', default=0),
+            nodes=dict(type='list', elements='str', default=[]),
+            wait=dict(type='int', default=120),
+            interval=dict(type='float', default=2),
+        ),
+        supports_check_mode=False,
+    )
+    module.run(wait_healthy)
 
 
 if __name__ == '__main__':
