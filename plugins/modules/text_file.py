@@ -57,8 +57,9 @@ attributes:
     support: full
     details: The text before and after, and the owner, group or mode that change.
 notes:
-  - Like M(ansible.builtin.copy), a new file briefly has the default mode of the umask before
-    O(mode) is set; keep secrets in a directory that others cannot enter.
+  - The file is replaced atomically. A replaced file keeps its owner and mode until O(owner),
+    O(group) and O(mode) are applied; a new file is created with mode 0600 and then gets them, so
+    a secret is never readable by others, not even for a moment.
 """
 
 EXAMPLES = r"""
@@ -87,33 +88,28 @@ content_changed:
 """
 
 import os
-import tempfile
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
+from ansible_collections.hardened.nomad.plugins.module_utils._files import (
+    FileWriteError, read_file_if_exists, write_file_atomic)
 
-def read_bytes(path):
-    """The current bytes of path, or None when there is no such file."""
+
+def replace(module, path, data):
+    """Write data to path atomically; a replaced file keeps its owner and mode, a new one starts 0600."""
+    uid = gid = -1
+    mode = 0o600
+    if os.path.exists(path):
+        current = os.stat(path)
+        uid, gid, mode = current.st_uid, current.st_gid, stat.S_IMODE(current.st_mode)
+    validate = module.params['validate']
     try:
-        with open(path, 'rb') as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
-
-
-def write_candidate(module, path, data):
-    """A temporary file beside path holding data (mode 0600 from mkstemp until attributes are set)."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.%s.' % os.path.basename(path))
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except OSError as exc:
-        module.cleanup(tmp)
-        module.fail_json(msg='Could not write a temporary file beside %s: %s' % (path, to_native(exc)))
-    return tmp
+        write_file_atomic(path, data, mode, uid, gid, check=(lambda tmp: validate_candidate(module, path, tmp, validate))
+                          if validate else None)
+    except (FileWriteError, OSError) as exc:
+        module.fail_json(msg='Could not replace %s: %s' % (path, to_native(exc)))
 
 
 def validate_candidate(module, path, tmp, validate):
@@ -145,7 +141,7 @@ def main():
         module.fail_json(msg='%s is a directory, not a file.' % path)
 
     new = to_bytes(module.params['content'], errors='surrogate_or_strict')
-    old = read_bytes(path)
+    old = read_file_if_exists(path)
     content_changed = old != new
     diffs = []
     if module._diff and content_changed:
@@ -154,14 +150,7 @@ def main():
                       'after': module.params['content']})
 
     if content_changed and not module.check_mode:
-        tmp = write_candidate(module, path, new)
-        if validate:
-            validate_candidate(module, path, tmp, validate)
-        try:
-            module.atomic_move(tmp, path, unsafe_writes=module.params['unsafe_writes'])
-        except Exception as exc:  # atomic_move raises a plain Exception  # pylint: disable=broad-exception-caught
-            module.cleanup(tmp)
-            module.fail_json(msg='Could not replace %s: %s' % (path, to_native(exc)))
+        replace(module, path, new)
 
     changed = content_changed
     if os.path.exists(path):  # in check mode a new file does not exist yet: its attributes will be set then
