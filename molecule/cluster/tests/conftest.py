@@ -5,35 +5,20 @@ through testinfra hosts, and act as the operator through the env file that
 site.yml wrote in the secrets dir.
 """
 import json
-import os
 import pathlib
 import shlex
 import subprocess
+import sys
 
 import pytest
-import testinfra
 
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
-SECRETS = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
-SCENARIO_DIR = pathlib.Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
-NOMAD_BINARY = os.environ["NOMAD_BINARY"]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "_shared"))
+from testlib import NOMAD_BINARY, SCENARIO_DIR, SECRETS, TLS_DIR, address, node, run_playbook, secret  # noqa: E402,F401
+
 SERVERS = ["hn-server-1", "hn-server-2", "hn-server-3"]
 CLIENT = "hn-client-1"
 OUTSIDER = "hn-outsider"
-TLS_DIR = "/etc/nomad.d/tls"
-
-
-def node(name):
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
-
-
-def secret(relative_path):
-    return (SECRETS / relative_path).read_text().strip()
-
-
-def address(name):
-    """The node's address on the molecule network (what nomad advertises)."""
-    return node(name).ansible("setup", "gather_subset=network")["ansible_facts"]["ansible_default_ipv4"]["address"]
+CLUSTER = SERVERS + [CLIENT]
 
 
 def curl(host, url, *options, cert=True, token=None):
@@ -66,13 +51,9 @@ def operator_cli(*args):
     return subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60, check=False)
 
 
-def run_playbook(*extra_args):
+def converge(*extra_args):
     """Runs the scenario's converge (site.yml) again from the controller."""
-    return subprocess.run(
-        ["ansible-playbook", "-i", INVENTORY, str(SCENARIO_DIR / "converge.yml"), *extra_args],
-        capture_output=True, text=True, timeout=900, check=False,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
-    )
+    return run_playbook(SCENARIO_DIR / "converge.yml", *extra_args, timeout=900)
 
 
 @pytest.fixture(scope="session")

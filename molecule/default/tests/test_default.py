@@ -1,5 +1,4 @@
 """What the install role promises on a server node, checked on the running container."""
-import os
 import pathlib
 import sys
 
@@ -8,9 +7,7 @@ import pytest
 # The collection, as `make collection` links it, for its version table.
 sys.path.insert(0, str(pathlib.Path(__file__).parents[3] / ".cache" / "collections"))
 from ansible_collections.hardened.nomad.plugins.module_utils import _versions  # noqa: E402
-
-# The test bed's release (tests/testbed/lib.sh, exported by env.sh), given to the scenario as nomad_version.
-NOMAD_VERSION = os.environ["HARDENED_NOMAD_VERSION"]
+from testlib import NOMAD_VERSION  # noqa: E402  the test bed's release, given to the scenario as nomad_version
 
 
 def test_binary_is_the_test_bed_version(host):

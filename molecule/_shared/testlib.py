@@ -1,0 +1,79 @@
+"""The one helper library of the Molecule test suites (testinfra, on the controller).
+
+Every scenario's tests import it (their conftest.py puts molecule/_shared on
+sys.path): the scenario's inventory and secrets, the test bed's Nomad release,
+the nodes as testinfra hosts, playbook runs as the operator runs them, and the
+play recap of such a run.
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import subprocess
+
+import testinfra
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+PLAYBOOKS = REPO / "playbooks"
+INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
+SCENARIO_DIR = pathlib.Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", "."))
+SECRETS = pathlib.Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ".")) / "secrets"
+# The test bed's release and binary (tests/testbed/lib.sh, exported by env.sh).
+NOMAD_VERSION = os.environ["HARDENED_NOMAD_VERSION"]
+NOMAD_BINARY = os.environ.get("NOMAD_BINARY", "")
+TLS_DIR = "/etc/nomad.d/tls"
+
+RECAP_RE = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+                      r"\s+failed=(?P<failed>\d+)")
+
+
+def node(name):
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
+
+
+def secret(relative_path):
+    return (SECRETS / relative_path).read_text().strip()
+
+
+def address(name):
+    """The node's address on the molecule network (what nomad advertises)."""
+    return node(name).ansible("setup", "gather_subset=network")["ansible_facts"]["ansible_default_ipv4"]["address"]
+
+
+def run_playbook(playbook, *extra_args, timeout=1200):
+    """Runs a playbook (a path) against the scenario from the controller, as the operator would."""
+    return subprocess.run(
+        ["ansible-playbook", "-i", INVENTORY, str(playbook), *extra_args],
+        capture_output=True, text=True, timeout=timeout, check=False,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+    )
+
+
+def recap(run):
+    """{host: {ok, changed, unreachable, failed}} from the PLAY RECAP of a run."""
+    counts = {}
+    for line in run.stdout.splitlines():
+        match = RECAP_RE.match(line)
+        if match:
+            counts[match.group("host")] = {k: int(v) for k, v in match.groupdict().items() if k != "host"}
+    return counts
+
+
+def assert_succeeded(run, hosts=None):
+    """The run exited 0 and its recap shows no failed or unreachable host (and exactly ``hosts``)."""
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    counts = recap(run)
+    assert counts, run.stdout[-2000:]
+    if hosts is not None:
+        assert sorted(counts) == sorted(hosts), counts
+    bad = {host: c for host, c in counts.items() if c["failed"] or c["unreachable"]}
+    assert not bad, bad
+    return counts
+
+
+def assert_unchanged(run, hosts=None):
+    """assert_succeeded, and the run changed nothing on any host."""
+    counts = assert_succeeded(run, hosts)
+    changed = {host: c["changed"] for host, c in counts.items() if c["changed"]}
+    assert not changed, changed
