@@ -63,6 +63,14 @@ options:
       - O(timeout) still bounds each HTTP request.
     type: int
     default: 60
+  servers:
+    description:
+      - How many servers the cluster has. When the keyring has to change and fewer servers are in the gossip
+        pool (RV(num_nodes)), the module fails before any change (also in check mode), since a server that is
+        down would miss the new key and could not rejoin once the old key is removed.
+      - V(0) skips the check.
+    type: int
+    default: 0
 attributes:
   platform:
     platforms: posix
@@ -99,6 +107,7 @@ EXAMPLES = r"""
     client_key: /etc/nomad.d/tls/cli-key.pem
     token: "{{ nomad_management_token }}"
     key: "{{ vault_nomad_gossip_key_next }}"
+    servers: 3
   run_once: true
 
 - name: Stage the next key on every server, keep the current one primary
@@ -152,64 +161,9 @@ fingerprint:
   sample: 3f2a9c1b
 """
 
-import copy
-import re
-import time
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.hardened.nomad.plugins.module_utils._api import (
-    NOMAD_CONNECTION_SPEC, NomadClient, NomadError)
-from ansible_collections.hardened.nomad.plugins.module_utils._gossip import GossipKeyError, fingerprint, key_size
-
-POLL_INTERVAL = 1.0
-KEYRING_PATH = '/v1/agent/keyring/'
-# Serf's answers when not every server took part (Nomad passes only this text on, with HTTP 500).
-NOT_ALL_ANSWERED_RE = re.compile(r'^(\d+)/(\d+) nodes reported success$')
-SOME_FAILED_RE = re.compile(r'^(\d+)/(\d+) nodes reported failure$')
-AGENT_WRITE_HINT = ('the gossip keyring API (listing too) needs a token with agent:write: a management token or a '
-                    'policy with agent { policy = "write" }')
-
-# Indirections so that tests can run the waiting without waiting.
-_clock = time.monotonic
-_sleep = time.sleep
-
-
-class KeyringError(Exception):
-    """A failure worth a clear message. Never carries a key, only fingerprints."""
-
-
-class NotAllAnswered(KeyringError):
-    """Some servers did not answer a keyring request in time; trying again may work."""
-
-
-class Keyring:
-    """One answer of /v1/agent/keyring/list: key -> how many servers have it, and the server count."""
-
-    def __init__(self, answer):
-        if not isinstance(answer, dict) or not isinstance(answer.get('NumNodes'), int):
-            raise KeyringError('unexpected answer from %slist: not a keyring listing' % KEYRING_PATH)
-        self.keys = dict(answer.get('Keys') or {})
-        self.num_nodes = answer['NumNodes']
-        self.messages = dict(answer.get('Messages') or {})
-
-    def count(self, key):
-        return self.keys.get(key, 0)
-
-    def on_all(self, key):
-        return self.count(key) >= self.num_nodes > 0
-
-    @property
-    def primary(self):
-        """The primary key when it is certain: one key alone, installed on every server."""
-        if len(self.keys) == 1:
-            key = next(iter(self.keys))
-            if self.on_all(key):
-                return key
-        return None
-
-    def fingerprints(self):
-        return dict((fingerprint(key), count) for key, count in self.keys.items())
+from ansible_collections.hardened.nomad.plugins.module_utils._gossip import (
+    GossipKeyError, Keyring, KeyringError, fingerprint, key_size)
+from ansible_collections.hardened.nomad.plugins.module_utils._module import ModuleFailure, NomadModule
 
 
 def view(keys, primary):
@@ -217,112 +171,53 @@ def view(keys, primary):
     return dict(keys=sorted(fingerprint(key) for key in keys), primary=fingerprint(primary) if primary else None)
 
 
-class GossipKeyring:
-    def __init__(self, module, client=None):
-        self.module = module
-        self.params = module.params
-        self.client = client
-        self.before = None
-        # Every key seen, so that no message can ever carry one.
-        self.secrets = set()
-        if self.params['key']:
-            self.secrets.add(self.params['key'])
+class GossipKeyringModule(NomadModule):
+    """The module; ``scrub`` replaces every key it has seen by its fingerprint."""
 
-    # -- messages ----------------------------------------------------------------------------
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.keyring = None
 
     def scrub(self, text):
-        for key in sorted(self.secrets, key=len, reverse=True):
-            text = text.replace(key, 'key %s' % fingerprint(key))
-        return text
+        if self.keyring is None:
+            return text
+        return self.keyring.scrub(text)
 
-    def explain(self, exc, op, key=None):
-        """A KeyringError saying what went wrong with a keyring call."""
-        what = 'key %s' % fingerprint(key) if key else 'the keyring'
-        body = (exc.body or '').strip()
-        if exc.status == 403:
-            return KeyringError('%s; %s' % (exc.message, AGENT_WRITE_HINT))
-        if exc.status == 501:
-            return KeyringError('the agent at %s is not a Nomad server (%s): only servers have a gossip keyring, '
-                                'set address to a server' % (self.client.address, exc.message))
-        failed = SOME_FAILED_RE.match(body)
-        if failed:
-            reason = {
-                'list': 'is gossip encryption enabled? Servers only have a keyring when server.encrypt was set '
-                        'before their first start',
-                'install': 'is gossip encryption enabled on every server, and can each write its '
-                           '<data_dir>/server/serf.keyring?',
-                'use': 'the key is missing on those servers',
-                'remove': 'it is their primary key, which Nomad never removes: make another key primary first '
-                          '(state=primary)',
-            }[op]
-            return KeyringError('%s of %s servers refused to %s %s (Nomad: %s): %s'
-                                % (failed.group(1), failed.group(2), op, what, body, reason))
-        not_all = NOT_ALL_ANSWERED_RE.match(body)
-        if not_all:
-            return NotAllAnswered('only %s of %s servers answered the %s request for %s in time (Nomad: %s): a '
-                                  'server is down, slow or cut off from gossip. Bring every server up before changing '
-                                  'the keyring, then run again' % (not_all.group(1), not_all.group(2), op, what, body))
-        return KeyringError(exc.message)
 
-    # -- API -----------------------------------------------------------------------------------
+class Flow:
+    """One run: read the keyring, then bring it to the wanted state (or predict it)."""
 
-    def call(self, op, key=None):
-        try:
-            if op == 'list':
-                return self.client.get(KEYRING_PATH + op)
-            return self.client.put(KEYRING_PATH + op, body=None if key is None else dict(Key=key))
-        except NomadError as exc:
-            raise self.explain(exc, op, key)
-
-    def list(self):
-        ring = Keyring(self.call('list'))
-        self.secrets.update(ring.keys)
-        for node, message in sorted(ring.messages.items()):
-            self.module.warn(self.scrub('server %s: %s' % (node, message)))
-        return ring
-
-    def install_everywhere(self, key):
-        """Install the key and wait until every server reports it; sends the install again meanwhile."""
-        timeout = self.params['propagation_timeout']
-        deadline = _clock() + timeout
-        last = ''
-        while True:
-            try:
-                self.call('install', key)
-                ring = self.list()
-                if ring.on_all(key):
-                    return ring
-                last = 'on %d of %d servers' % (ring.count(key), ring.num_nodes)
-            except NotAllAnswered as exc:
-                # A server that did not answer in time may still get the key: keep trying.
-                last = str(exc)
-            if _clock() >= deadline:
-                raise KeyringError('key %s did not reach every server within %s seconds (propagation_timeout); last '
-                                   'seen: %s. It was not made primary and no key was removed, so gossip keeps '
-                                   'working. Check that every server is up and reachable, then run again'
-                                   % (fingerprint(key), timeout, last))
-            _sleep(POLL_INTERVAL)
-
-    # -- the flow ----------------------------------------------------------------------------
+    def __init__(self, module, keyring):
+        self.module = module
+        self.params = module.params
+        self.keyring = keyring
+        self.before = None
 
     def run(self):
-        params = self.params
-        state, key = params['state'], params['key']
-        if key is not None:
-            key_size(key, 'key')
-        if self.client is None:
-            self.client = NomadClient.from_params(params)
-        before = self.before = self.list()
+        state, key = self.params['state'], self.params['key']
+        before = self.before = self.keyring.list()
         if state == 'listed':
             return self.unchanged()
         return getattr(self, 'ensure_' + state)(key, before)
 
+    def check_servers(self):
+        """Before any change (predicted or made): every server must be in the gossip pool."""
+        servers = self.params['servers']
+        if self.before.num_nodes < servers:
+            raise KeyringError('only %d of the %d servers are in the gossip pool. A server that is down would miss '
+                               'the new key and could not rejoin once the old key is removed: bring every server up, '
+                               'then run again. Nothing was changed' % (self.before.num_nodes, servers))
+
     def unchanged(self):
         return self.result(False, self.before, self.before.primary, set(self.before.keys), self.before.primary)
+
+    def install_everywhere(self, key):
+        return self.keyring.install_everywhere(key, self.params['propagation_timeout'])
 
     def ensure_present(self, key, before):
         if before.on_all(key):
             return self.unchanged()
+        self.check_servers()
         wanted = set(before.keys) | set([key])
         if self.module.check_mode:
             return self.result(True, before, before.primary, wanted, before.primary)
@@ -337,11 +232,12 @@ class GossipKeyring:
             raise KeyringError('key %s is the primary key (the only key installed): Nomad never removes the primary '
                                'key. Make another key primary first (state=primary with that key)'
                                % fingerprint(key))
+        self.check_servers()
         wanted = set(before.keys) - set([key])
         if self.module.check_mode:
             return self.result(True, before, before.primary, wanted, before.primary)
-        self.call('remove', key)
-        after = self.list()
+        self.keyring.remove(key)
+        after = self.keyring.list()
         # Nomad refuses to remove a primary key, so the primary did not change.
         return self.result(True, after, after.primary or before.primary, wanted, before.primary)
 
@@ -349,23 +245,24 @@ class GossipKeyring:
         others = [other for other in before.keys if other != key]
         if before.primary == key:
             return self.unchanged()
+        self.check_servers()
         remove_others = self.params['remove_others']
         wanted = set([key]) if remove_others else set(before.keys) | set([key])
         if self.module.check_mode:
             return self.result(True, before, before.primary, wanted, key)
         if not before.on_all(key):
             self.install_everywhere(key)
-        self.call('use', key)
+        self.keyring.use(key)
         if remove_others:
             for other in sorted(others, key=fingerprint):
-                self.call('remove', other)
-        after = self.list()
+                self.keyring.remove(other)
+        after = self.keyring.list()
         # 'use' succeeded on every server (Nomad fails the call otherwise), so the key is primary.
         return self.result(True, after, key, wanted, key)
 
-    def result(self, changed, ring, primary, wanted_keys, wanted_primary):
-        """``ring``/``primary``: the keyring to return; the wanted ones are for the diff's after."""
-        result = dict(changed=changed, keys=ring.fingerprints(), num_nodes=ring.num_nodes,
+    def result(self, changed, listing, primary, wanted_keys, wanted_primary):
+        """``listing``/``primary``: the keyring to return; the wanted ones are for the diff's after."""
+        result = dict(changed=changed, keys=listing.fingerprints(), num_nodes=listing.num_nodes,
                       primary=fingerprint(primary) if primary else None)
         if self.params['key'] is not None:
             result['fingerprint'] = fingerprint(self.params['key'])
@@ -375,20 +272,27 @@ class GossipKeyring:
         return result
 
 
-def argument_spec():
-    spec = copy.deepcopy(NOMAD_CONNECTION_SPEC)
-    spec.update(
-        key=dict(type='str', no_log=True),
-        state=dict(type='str', default='primary', choices=['primary', 'present', 'absent', 'listed']),
-        remove_others=dict(type='bool', default=True),
-        propagation_timeout=dict(type='int', default=60),
-    )
-    return spec
+def operation(module):
+    key = module.params['key']
+    try:
+        if key is not None:
+            key_size(key, 'key')
+        module.keyring = Keyring(module.client, warn=module.warn)
+        module.keyring.remember(key)
+        return Flow(module, module.keyring).run()
+    except (GossipKeyError, KeyringError) as exc:
+        raise ModuleFailure(str(exc))
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
+    module = GossipKeyringModule(
+        argument_spec=dict(
+            key=dict(type='str', no_log=True),
+            state=dict(type='str', default='primary', choices=['primary', 'present', 'absent', 'listed']),
+            remove_others=dict(type='bool', default=True),
+            propagation_timeout=dict(type='int', default=60),
+            servers=dict(type='int', default=0),
+        ),
         required_if=[
             ('state', 'primary', ['key']),
             ('state', 'present', ['key']),
@@ -396,12 +300,7 @@ def main():
         ],
         supports_check_mode=True,
     )
-    keyring = GossipKeyring(module)
-    try:
-        result = keyring.run()
-    except (GossipKeyError, KeyringError, NomadError) as exc:
-        module.fail_json(msg=keyring.scrub(str(exc)))
-    module.exit_json(**result)
+    module.run(operation)
 
 
 if __name__ == '__main__':

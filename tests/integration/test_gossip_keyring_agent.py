@@ -197,3 +197,74 @@ def test_token_with_an_agent_write_policy_is_enough(ansible_module, keyring, ser
                                              policies=['it-gossip-agent-write']))
     result = keyring(token=token['secret_id'], state='listed')
     assert result['failed'] is False and result['keys'] == {fp(server.keyring_file()[0]): 1}
+
+
+# -- the Keyring class of _gossip, on the real API -----------------------------------------------
+
+def test_keyring_class_lists_installs_uses_and_removes(server):
+    from ansible_collections.hardened.nomad.plugins.module_utils import _gossip
+    server.reset(KEY_B)
+    warnings = []
+    keyring = _gossip.Keyring(server.client, warn=warnings.append)
+    listing = keyring.list()
+    assert listing.keys == {KEY_B: 1} and listing.num_nodes == 1 and listing.primary == KEY_B
+    assert listing.fingerprints() == {fp(KEY_B): 1}
+    after = keyring.install_everywhere(KEY_C, timeout=10)
+    assert after.on_all(KEY_C) and after.primary is None and server.keyring_file() == [KEY_B, KEY_C]
+    keyring.use(KEY_C)
+    assert server.keyring_file()[0] == KEY_C
+    with pytest.raises(_gossip.KeyringError) as caught:
+        keyring.remove(KEY_C)  # the primary key: Nomad refuses
+    assert str(caught.value).startswith('1 of 1 servers refused to remove key %s' % fp(KEY_C))
+    keyring.remove(KEY_B)
+    assert keyring.list().primary == KEY_C and server.keyring_file() == [KEY_C]
+    assert keyring.scrub('x %s y' % KEY_B) == 'x key %s y' % fp(KEY_B)
+    assert warnings == []
+
+
+def test_keyring_class_explains_a_token_without_agent_write(server, agent_read_token):
+    from ansible_collections.hardened.nomad.plugins.module_utils import _gossip
+    client = NomadClient(**dict(server.connection, token=agent_read_token))
+    with pytest.raises(_gossip.KeyringError, match='needs a token with agent:write'):
+        _gossip.Keyring(client).list()
+
+
+# -- the rotation as rotate_gossip_key.yml runs it -----------------------------------------------
+
+def test_servers_missing_from_the_pool_refuse_the_rotation(keyring, server):
+    server.reset(KEY_B)
+    result = keyring(key=KEY_C, servers=2)
+    assert result['failed'] is True
+    assert result['msg'].startswith('only 1 of the 2 servers are in the gossip pool')
+    assert server.keyring_file() == [KEY_B]
+    assert keyring(key=KEY_C, servers=1)['changed'] is True and server.keyring_file() == [KEY_C]
+
+
+def test_rotation_chosen_by_gossip_key_resumes_after_an_interruption(ansible_module, keyring, server, tmp_path):
+    server.reset(KEY_A)
+    key_file = tmp_path / 'gossip.key'
+    key_file.write_text(KEY_A + '\n')
+    os.chmod(str(key_file), 0o600)
+    choose = dict(state='next', path=str(key_file), rotate=True, return_key=True)
+
+    first = ansible_module('gossip_key', choose)
+    assert first['failed'] is False and first['source'] == 'new' and first['changed'] is True
+    new_key = first['key']
+    assert (tmp_path / 'gossip.key.next').read_text() == new_key + '\n'
+    # Interrupted before the keyring call: the next run rolls out the same key.
+    second = ansible_module('gossip_key', choose)
+    assert second['source'] == 'pending' and second['key'] == new_key and second['changed'] is False
+
+    rolled = ansible_module('gossip_keyring', dict(server.management, key=new_key, servers=1))
+    assert rolled['failed'] is False and rolled['primary'] == second['fingerprint'] == fp(new_key), rolled
+    assert server.keyring_file() == [new_key]
+    finished = ansible_module('gossip_key', dict(state='finished', path=str(key_file), key=new_key))
+    assert finished['changed'] is True and finished['fingerprint'] == fp(new_key)
+    assert key_file.read_text() == new_key + '\n' and not (tmp_path / 'gossip.key.next').exists()
+
+    # Already rotated: a plain run chooses nothing and the keyring holds the stored key alone.
+    plain = ansible_module('gossip_key', dict(state='next', path=str(key_file), left_out=['server-2']))
+    assert plain['failed'] is False and plain['rotate'] is False and plain['fingerprint'] == fp(new_key)
+    listed = keyring(state='listed')
+    assert listed['primary'] == plain['fingerprint'] and listed['changed'] is False
+    server.reset(KEY_A)

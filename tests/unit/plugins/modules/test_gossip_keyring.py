@@ -20,6 +20,7 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.hardened.nomad.plugins.module_utils import _gossip
 from ansible_collections.hardened.nomad.plugins.modules import gossip_keyring
 
 MANAGEMENT = '3f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b'
@@ -153,8 +154,8 @@ def sleeps(monkeypatch):
         slept.append(seconds)
         now[0] += seconds
 
-    monkeypatch.setattr(gossip_keyring, '_clock', lambda: now[0])
-    monkeypatch.setattr(gossip_keyring, '_sleep', sleep)
+    monkeypatch.setattr(_gossip, '_clock', lambda: now[0])
+    monkeypatch.setattr(_gossip, '_sleep', sleep)
     return slept
 
 
@@ -570,3 +571,43 @@ def test_invalid_key_in_a_real_process_shows_no_key(module_process):
     result = module_process('gossip_keyring', dict(address='http://127.0.0.1:9', key=bad))
     assert result['failed'] is True and 'not valid standard base64' in result['msg']
     assert bad not in json.dumps(result)
+
+
+# -- servers: every server must be in the gossip pool before a change ----------------------------
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_fewer_servers_in_the_pool_than_expected_fails_before_any_change(run, serf, check_mode):
+    result = run(key=KEY_B, servers=4, check_mode=check_mode)
+    assert result['failed'] is True
+    assert result['msg'] == ('only 3 of the 4 servers are in the gossip pool. A server that is down would miss the '
+                             'new key and could not rejoin once the old key is removed: bring every server up, then '
+                             'run again. Nothing was changed')
+    assert serf.puts() == [] and serf.everywhere(KEY_A)
+
+
+@pytest.mark.parametrize('state', ['present', 'absent'])
+def test_servers_is_checked_for_every_change(run, serf, state):
+    serf.rings = dict((node, [KEY_A, KEY_B]) for node in NODES) if state == 'absent' else serf.rings
+    result = run(key=KEY_B if state == 'absent' else KEY_C, state=state, servers=5)
+    assert result['failed'] is True and 'only 3 of the 5 servers' in result['msg']
+    assert serf.puts() == []
+
+
+def test_all_servers_in_the_pool_rotates(run, serf):
+    assert run(key=KEY_B, servers=3)['changed'] is True and serf.everywhere(KEY_B)
+
+
+def test_servers_is_not_checked_without_a_change(run, serf):
+    # Listing, or a key already primary alone: nothing would change, so nothing to refuse.
+    assert run(state='listed', servers=5)['failed'] is False
+    assert run(key=KEY_A, servers=5)['failed'] is False
+    assert serf.puts() == []
+
+
+def test_the_module_uses_the_shared_keyring(monkeypatch, run, serf):
+    # One copy of the keyring operations: the module goes through _gossip.Keyring.
+    used = []
+    original = _gossip.Keyring.use
+    monkeypatch.setattr(_gossip.Keyring, 'use', lambda self, key: used.append(fp(key)) or original(self, key))
+    run(key=KEY_B)
+    assert used == [fp(KEY_B)]
