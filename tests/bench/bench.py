@@ -47,7 +47,6 @@ WARM_TARGET = 0.2
 SCALE_TARGET = 1.3
 
 
-
 def docker_run_options(definition):
     """`docker run` options for the test bed's one platform definition (molecule/_shared/platform.yml)."""
     options = []

@@ -68,4 +68,3 @@ def test_a_bad_address_fails_on_first_use_of_the_client(run_module):
 
     result = run_module(module_with(operation), dict(address='127.0.0.1:4646'))
     assert result['failed'] and 'is not a URL like https://127.0.0.1:4646' in result['msg']
-
