@@ -47,7 +47,7 @@ options:
       - A key to use instead of making one. It must be standard base64 (not the URL-safe
         alphabet) that decodes to 16, 24 or 32 bytes.
       - With O(state=next), the current key when it is not kept in O(path) (exclusive with O(path)).
-      - With O(state=finished), the key that was rolled out: the module refuses to keep any other.
+      - With O(state=finished), the key that was rolled out; the module refuses to keep any other.
     type: str
   path:
     description:
@@ -69,15 +69,15 @@ options:
   rotate:
     description:
       - With O(state=next), make a new key when neither an interrupted rotation nor O(new_key) gives one.
-      - Refused when the current key is given as O(key): a new key could not be kept; give O(new_key).
+      - Refused when the current key is given as O(key), since a new key could not be kept; give O(new_key).
     type: bool
     default: false
   left_out:
     description:
       - With O(state=next), the servers of the cluster that this run leaves out (for example with
         C(--limit)). When a key is to be rolled out and this list is not empty, the module fails
-        before writing anything: the keyring changes on every server, but the configuration of a
-        server left out would keep the old key.
+        before writing anything, since the keyring changes on every server but the configuration
+        of a server left out would keep the old key.
     type: list
     elements: str
     default: []
