@@ -33,8 +33,8 @@ options:
     description:
       - V(present) makes sure the key exists and says whether the certificate needs (re)issuing.
       - V(promote) swaps in a rotated pair, made beside the current one as C(<key_path>.next) and
-        C(<cert_path>.next) (with O(regenerate=true) on those paths, then signed and installed):
-        once the new certificate is proven to belong to the new key, both are renamed over the
+        C(<cert_path>.next) (with O(regenerate=true) on those paths, then signed and installed).
+        Once the new certificate is proven to belong to the new key, both are renamed over the
         current files back to back, so no reader sees the new key with the old certificate. Without
         C(<cert_path>.next) nothing happens; a swap stopped between the two renames is finished.
         Only O(key_path) and O(cert_path) are used.
