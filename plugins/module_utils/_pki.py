@@ -6,8 +6,9 @@
 
 """Keys, CSRs and certificates for Nomad's mTLS, and the name policy of each role.
 
-Private to the collection. Needs the ``cryptography`` package; modules check HAS_CRYPTOGRAPHY
-and fail with missing_required_lib() when it is absent.
+Private to the collection. Needs the ``cryptography`` package; modules call
+require_cryptography(module) first, which fails with missing_required_lib() when it is absent.
+Files are read and written with _files (the one atomic writer).
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ import datetime
 import ipaddress
 import os
 import re
-import tempfile
+import shutil
 import traceback
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.hardened.nomad.plugins.module_utils._files import FileWriteError, read_file, write_file_atomic
 
 try:
     from cryptography import x509
@@ -47,6 +52,16 @@ _PEM_CERT_RE = re.compile(r'-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE--
 
 class PKIError(Exception):
     """A problem with names, keys or certificates, worded for the user."""
+
+
+# What a module turns into fail_json(msg=str(error)): each names the file or option at fault.
+ERRORS = (PKIError, FileWriteError, OSError)
+
+
+def require_cryptography(module):
+    """Fail the module with the usual install hint when ``cryptography`` cannot be imported."""
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib('cryptography'), exception=CRYPTOGRAPHY_IMPORT_ERROR)
 
 
 # -- name policy -------------------------------------------------------------------------------
@@ -418,33 +433,217 @@ def sign_leaf(ca_cert, ca_key, public_key, common_name, dns_names, ip_addresses,
     return builder.sign(ca_key, _hash_for(ca_key))
 
 
-# -- files ---------------------------------------------------------------------------------------
+# -- the CA and its rotation ---------------------------------------------------------------------
 
-def read_file(path):
-    with open(path, 'rb') as handle:
-        return handle.read()
-
-
-def write_file_atomic(path, data, mode, uid=-1, gid=-1):
-    """Write ``data`` to ``path`` through a temp file in the same directory.
-
-    The temp file is created with ``mode`` (mkstemp makes it 0600 first), so a private key is
-    never readable by others, not even for a moment. Ownership is set before the rename.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise PKIError('the directory %s of %s does not exist' % (directory, path))
-    fd, temp_path = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
+def _read(path, option):
     try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp_path, mode)
-        if uid != -1 or gid != -1:
-            os.chown(temp_path, uid, gid)
-        os.rename(temp_path, path)
-    except BaseException:
-        if os.path.exists(temp_path):
-            os.unlink(temp_path)
-        raise
+        return read_file(path)
+    except OSError as exc:
+        raise PKIError('%s %s cannot be read: %s' % (option, path, exc.strerror or exc))
+
+
+def load_ca(cert_path, key_path, cert_option='cert_path', key_option='key_path'):
+    """(certificate, private key) of the CA in these files, checked to be a CA and to belong together.
+
+    Errors name the option and the file; nothing is changed. Whether an expired CA is an error is
+    the caller's choice (see not_after()).
+    """
+    cert = load_certificate(_read(cert_path, cert_option), '%s %s' % (cert_option, cert_path))
+    key = load_private_key(_read(key_path, key_option), '%s %s' % (key_option, key_path))
+    if not key_matches(cert, key):
+        raise PKIError('%s %s does not belong to the certificate in %s %s: it is not the key of the CA certificate. '
+                       'Nothing was changed; put back the key that belongs to it'
+                       % (key_option, key_path, cert_option, cert_path))
+    if not is_ca(cert):
+        raise PKIError('%s %s is not a CA certificate (basicConstraints CA:true is missing)' % (cert_option, cert_path))
+    return cert, key
+
+
+def _sync_directory(path):
+    """Make the renames in ``path`` durable before the next step relies on them."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def swap_in_next_pair(key_path, cert_path, check_mode=False, suffix='.next'):
+    """Rename ``key_path.next`` over key_path, then ``cert_path.next`` over cert_path, back to back.
+
+    Only once the new certificate is proven to belong to the new key, so no reader sees a key
+    with a certificate of another. Returns True when the pair moved (or would). Without a new
+    certificate there is nothing to swap in; stopped between the two renames, the next call
+    moves the certificate to the key already in place.
+    """
+    next_key, next_cert = key_path + suffix, cert_path + suffix
+    if not os.path.exists(next_cert):
+        return False
+    key_file = next_key if os.path.exists(next_key) else key_path
+    cert = load_certificate(_read(next_cert, 'the new certificate'), 'the new certificate %s' % next_cert)
+    key = load_private_key(_read(key_file, 'the new key'), 'the new key %s' % key_file)
+    if not key_matches(cert, key):
+        raise PKIError('the new certificate %s does not belong to the key %s: nothing was swapped in. Remove %s and '
+                       'rotate again' % (next_cert, key_file, next_cert))
+    if check_mode:
+        return True
+    if key_file == next_key:
+        os.rename(next_key, key_path)
+    os.rename(next_cert, cert_path)
+    for directory in sorted(set(os.path.dirname(os.path.abspath(path)) for path in (key_path, cert_path))):
+        _sync_directory(directory)
+    return True
+
+
+class CARotation:
+    """The signing CA's directory and the three beside it that a CA rotation uses.
+
+    ``<ca>/`` holds the signing CA (cert_path and key_path), ``<ca>-next/`` the next CA (step 1,
+    made whole in one rename), ``<ca>-previous/`` the CA before the promotion (trusted until every
+    certificate is reissued), ``<ca>-archive/<UTC time>/`` a retired CA's certificate (its key is
+    deleted). Every step is one or two renames and finds out from these directories what is done,
+    so a run stopped anywhere is finished by running the steps again.
+    """
+
+    def __init__(self, cert_path, key_path, next_dir=None, previous_dir=None, archive_dir=None):
+        self.cert_path, self.key_path = cert_path, key_path
+        self.directory = os.path.dirname(os.path.abspath(cert_path))
+        self.cert_name, self.key_name = os.path.basename(cert_path), os.path.basename(key_path)
+        self.next_dir = next_dir or self.directory + '-next'
+        self.previous_dir = previous_dir or self.directory + '-previous'
+        self.archive_dir = archive_dir or self.directory + '-archive'
+
+    def files(self, directory):
+        return os.path.join(directory, self.cert_name), os.path.join(directory, self.key_name)
+
+    def require_one_directory(self):
+        if os.path.dirname(os.path.abspath(self.key_path)) != self.directory:
+            raise PKIError('a CA rotation moves the directory of the CA: cert_path %s and key_path %s must be in the '
+                           'same directory' % (self.cert_path, self.key_path))
+
+    def signing_ca_present(self):
+        # An empty directory (the role makes it before the CA) is no CA.
+        return any(os.path.exists(path) for path in self.files(self.directory))
+
+    def phase(self):
+        """Where a rotation stands: none, next (a next CA waits), promoting (stopped between the two
+        renames of the promotion) or promoted (the previous CA is kept until it is retired)."""
+        current = self.signing_ca_present()
+        upcoming, previous = os.path.isdir(self.next_dir), os.path.isdir(self.previous_dir)
+        if upcoming and previous:
+            if current:
+                raise PKIError('a next CA (%s) and a previous CA (%s) both exist beside the signing CA in %s; no step '
+                               'of a rotation leaves that. Retire the previous CA (state=retire) or remove %s, then '
+                               'run again' % (self.next_dir, self.previous_dir, self.directory, self.next_dir))
+            return 'promoting'
+        if previous:
+            if not current:
+                raise PKIError('the previous CA %s exists but there is no signing CA in %s: restore the signing CA '
+                               'from a backup' % (self.previous_dir, self.directory))
+            return 'promoted'
+        return 'next' if upcoming else 'none'
+
+    def rotation_certificates(self):
+        """PEM certificates of the rotation's other CA (the next one, or the previous one), to trust too."""
+        pems = []
+        for directory in (self.next_dir, self.previous_dir):
+            path = self.files(directory)[0]
+            if os.path.isfile(path):
+                pems.append(certificate_pem(load_certificate(_read(path, 'CA certificate'), path)).decode('ascii'))
+        return pems
+
+    def load_signing_ca(self):
+        if not self.signing_ca_present():
+            raise PKIError('there is no CA in %s to rotate: create it first (the tls role, site.yml)' % self.directory)
+        return load_ca(self.cert_path, self.key_path)
+
+    def load_next(self):
+        cert_path, key_path = self.files(self.next_dir)
+        return load_ca(cert_path, key_path, 'the next CA certificate', 'the next CA key')
+
+    def make_next(self, create, check_mode):
+        """Step 1: the next CA in next_dir, whole or not at all.
+
+        Returns 'created' when it was (or would be) made, 'promoted' when it finished a stopped
+        promotion instead, None when there was nothing to do.
+
+        ``create()`` returns (key, certificate) of a new CA. An existing next CA is only loaded;
+        past the promotion there is nothing to make, and a promotion stopped half-way is finished.
+        """
+        self.require_one_directory()
+        phase = self.phase()
+        if phase == 'promoting':
+            return 'promoted' if self.promote(check_mode) else None
+        if phase == 'promoted':
+            return None
+        self.load_signing_ca()
+        if phase == 'next':
+            self.load_next()
+            return None
+        parent = os.path.dirname(os.path.abspath(self.next_dir))
+        if not os.path.isdir(parent):
+            raise PKIError('the directory %s of next_dir %s does not exist' % (parent, self.next_dir))
+        if check_mode:
+            return 'created'
+        staging = os.path.join(parent, '.%s.new' % os.path.basename(self.next_dir))
+        if os.path.isdir(staging):
+            shutil.rmtree(staging)  # a run stopped while making it; never trusted anywhere
+        os.mkdir(staging, 0o700)
+        os.chmod(staging, 0o700)
+        key, cert = create()
+        cert_path, key_path = self.files(staging)
+        write_file_atomic(key_path, private_key_pem(key), 0o600)
+        write_file_atomic(cert_path, certificate_pem(cert), 0o644)
+        os.rename(staging, self.next_dir)
+        _sync_directory(parent)
+        return 'created'
+
+    def promote(self, check_mode):
+        """Step 3: the signing CA moves to previous_dir, the next CA becomes the signing CA.
+
+        True when something moved (or would). Stopped between the two renames, it does the second.
+        """
+        self.require_one_directory()
+        phase = self.phase()
+        if phase == 'promoted':
+            return False
+        if phase == 'none':
+            raise PKIError('there is no next CA in %s to promote: make it first (state=next, step 1 of '
+                           'playbooks/rotate_ca.yml)' % self.next_dir)
+        self.load_next()
+        if phase == 'next':
+            self.load_signing_ca()
+        if check_mode:
+            return True
+        if phase == 'next':
+            os.rename(self.directory, self.previous_dir)
+            _sync_directory(os.path.dirname(os.path.abspath(self.previous_dir)))
+        # onto nothing, or onto the empty directory the role may have made meanwhile
+        os.rename(self.next_dir, self.directory)
+        _sync_directory(os.path.dirname(self.directory))
+        return True
+
+    def retire(self, check_mode):
+        """Step 6: the previous CA's key is deleted, then its certificate moves to archive_dir/<UTC time>.
+
+        Returns the archive directory it went to (or would go to), None when there is nothing to retire.
+        """
+        self.require_one_directory()
+        if self.phase() != 'promoted':
+            return None
+        stamp = os.path.join(self.archive_dir, utcnow().strftime('%Y%m%dT%H%M%SZ'))
+        target, count = stamp, 1
+        while os.path.exists(target):
+            count += 1
+            target = '%s-%d' % (stamp, count)
+        if check_mode:
+            return target
+        key_path = self.files(self.previous_dir)[1]
+        if os.path.exists(key_path):
+            os.unlink(key_path)
+        if not os.path.isdir(self.archive_dir):
+            os.mkdir(self.archive_dir, 0o700)
+            os.chmod(self.archive_dir, 0o700)
+        os.rename(self.previous_dir, target)
+        _sync_directory(self.archive_dir)
+        return target

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: tls_ca
-short_description: Create or load the private CA of a Nomad cluster
+short_description: Create or load the private CA of a Nomad cluster, and rotate it
 version_added: 1.0.0
 description:
   - Creates a private certificate authority for Nomad's mutual TLS (an ECDSA P-256 key and a
@@ -17,6 +17,12 @@ description:
   - An existing CA is never overwritten. When both files exist they are loaded and checked to
     belong together; a mismatch, or only one of the two files present, is an error.
   - Runs where the CA lives, normally the controller (C(delegate_to=localhost), C(run_once=true)).
+  - "O(state) V(next), V(promote) and V(retire) are the controller's steps of a CA rotation
+    (C(playbooks/rotate_ca.yml)). They work on the directory of the CA (which must hold both
+    O(cert_path) and O(key_path)) and on three beside it: O(next_dir), O(previous_dir) and
+    O(archive_dir). Each step is one or two renames of a whole directory; each finds out from
+    these directories what is already done, so a rotation stopped anywhere is finished by running
+    the steps again, in order."
 author:
   - hardened.nomad contributors (@hardened-nomad)
 requirements:
@@ -24,6 +30,25 @@ requirements:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 options:
+  state:
+    description:
+      - V(present) creates the CA when both files are missing, or loads it. It refuses to create
+        one while a rotation is under way (a next or previous CA exists without a CA in its
+        directory).
+      - V(next) makes the next CA in O(next_dir), from O(common_name), O(valid_days) and the name
+        constraint options, in a temporary directory renamed into place, so it is there whole or not
+        at all. An existing next CA is only loaded. Once the rotation is past its promotion
+        (O(previous_dir) exists) there is nothing to make; a promotion stopped between its two
+        renames is finished.
+      - V(promote) moves the CA's directory to O(previous_dir) and O(next_dir) to the CA's
+        directory, after checking that the next CA is sound. A stopped promotion is finished; an
+        already promoted CA is left alone.
+      - V(retire) deletes the key in O(previous_dir), then moves that directory, now holding only
+        the certificate, to O(archive_dir)C(/<UTC time>), for example C(ca-archive/20260822T101530Z).
+        Without a previous CA it does nothing.
+    type: str
+    choices: [present, next, promote, retire]
+    default: present
   key_path:
     description:
       - Path of the CA private key (PEM, PKCS8). Written with mode C(0600).
@@ -70,14 +95,32 @@ options:
     type: list
     elements: str
     default: []
+  next_dir:
+    description:
+      - Directory of the next CA during a rotation. Default is the CA's directory with C(-next)
+        appended, for example C(nomad-secrets/ca-next).
+      - The files in it have the names of O(cert_path) and O(key_path).
+    type: path
+  previous_dir:
+    description:
+      - Directory of the previous CA after the promotion, until it is retired. Default is the CA's
+        directory with C(-previous) appended.
+    type: path
+  archive_dir:
+    description:
+      - Directory (made with mode C(0700)) that keeps the certificates of retired CAs, one
+        subdirectory per retirement. Default is the CA's directory with C(-archive) appended.
+    type: path
 attributes:
   platform:
     platforms: posix
   check_mode:
     support: full
-    details: Predicts that a missing CA would be created, without writing.
+    details: Predicts that a missing CA would be created, or that a rotation step would change something, without writing.
   diff_mode:
     support: none
+notes:
+  - The CA's directory and those beside it must be on one file system (renames do not cross them).
 seealso:
   - module: hardened.nomad.tls_node_csr
   - module: hardened.nomad.tls_ca_sign
@@ -100,11 +143,36 @@ EXAMPLES = r"""
     cert_path: /srv/pki/ca.pem
     name_constraints: false
     valid_days: 3650
+
+- name: CA rotation, step 1 - the next CA in /srv/pki/ca-next
+  hardened.nomad.tls_ca:
+    state: next
+    key_path: /srv/pki/ca/ca-key.pem
+    cert_path: /srv/pki/ca/ca.pem
+
+# ... every node trusts both CAs (rotation_certificates of state=present) ...
+
+- name: CA rotation, step 3 - the next CA signs from now on; the old one is kept in /srv/pki/ca-previous
+  hardened.nomad.tls_ca:
+    state: promote
+    key_path: /srv/pki/ca/ca-key.pem
+    cert_path: /srv/pki/ca/ca.pem
+
+# ... every certificate is reissued, the previous CA dropped from every trust bundle ...
+
+- name: CA rotation, step 6 - delete the old key, archive the old certificate
+  hardened.nomad.tls_ca:
+    state: retire
+    key_path: /srv/pki/ca/ca-key.pem
+    cert_path: /srv/pki/ca/ca.pem
 """
 
 RETURN = r"""
 certificate:
-  description: The CA certificate in PEM. Not returned in check mode when the CA would be created.
+  description:
+    - The CA certificate in O(cert_path) (the signing CA) in PEM. Not returned in check mode when the
+      CA would be created.
+    - After O(state=promote) it is the former next CA; in check mode it is the CA as it is now.
   returned: success
   type: str
 not_after:
@@ -121,17 +189,40 @@ fingerprint_sha256:
   returned: success
   type: str
 created:
-  description: Whether a new CA was made (or, in check mode, would be).
+  description: Whether a new CA was made (or, in check mode, would be); with O(state=next) the next CA.
   returned: always
   type: bool
+phase:
+  description:
+    - Where a CA rotation stands after this run, from the directories beside the CA.
+    - V(none) (no rotation under way), V(next) (a next CA waits in O(next_dir)), V(promoting)
+      (a promotion stopped between its two renames; O(state=next) or O(state=promote) finishes it),
+      V(promoted) (the previous CA waits in O(previous_dir) to be retired).
+  returned: success
+  type: str
+  sample: next
+rotation_certificates:
+  description:
+    - The certificates in PEM of the rotation's other CA, to be trusted besides the signing CA while
+      the rotation is under way - the next CA before the promotion, the previous CA after it.
+      Empty without a rotation.
+  returned: success
+  type: list
+  elements: str
+archived:
+  description: The directory the previous CA's certificate went to (or, in check mode, would go to).
+  returned: when O(state=retire) retired a CA
+  type: str
+  sample: /srv/pki/ca-archive/20260822T101530Z
 """
 
 import ipaddress
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hardened.nomad.plugins.module_utils import _pki
+from ansible_collections.hardened.nomad.plugins.module_utils._files import write_file_atomic
 
 
 def ca_facts(cert):
@@ -144,13 +235,7 @@ def ca_facts(cert):
 
 
 def load_existing_ca(module, key_path, cert_path):
-    cert = _pki.load_certificate(_pki.read_file(cert_path), 'cert_path %s' % cert_path)
-    key = _pki.load_private_key(_pki.read_file(key_path), 'key_path %s' % key_path)
-    if not _pki.key_matches(cert, key):
-        raise _pki.PKIError('the CA key in key_path %s does not belong to the certificate in cert_path %s; '
-                            'refusing to touch either' % (key_path, cert_path))
-    if not _pki.is_ca(cert):
-        raise _pki.PKIError('cert_path %s is not a CA certificate (basicConstraints CA:true is missing)' % cert_path)
+    cert = _pki.load_ca(cert_path, key_path)[0]
     if _pki.not_after(cert) < _pki.utcnow():
         module.warn('the CA certificate in %s expired on %s; no certificate it signs is trusted any more'
                     % (cert_path, _pki.iso8601(_pki.not_after(cert))))
@@ -181,9 +266,70 @@ def constraint_lists(params):
     return domains, networks
 
 
+def new_ca_maker(params):
+    """Checks the settings of a new CA; returns what makes one: () -> (key, certificate)."""
+    if params['valid_days'] < 1:
+        raise _pki.PKIError('valid_days must be at least 1')
+    domains, networks = constraint_lists(params)
+    return lambda: _pki.create_ca(params['common_name'], params['valid_days'], domains, networks)
+
+
+def present(module, rotation):
+    key_path = module.params['key_path']
+    cert_path = module.params['cert_path']
+    key_exists = os.path.exists(key_path)
+    cert_exists = os.path.exists(cert_path)
+    if key_exists and cert_exists:
+        cert, mode_fixed = load_existing_ca(module, key_path, cert_path)
+        return dict(changed=mode_fixed, created=False, **ca_facts(cert))
+    if key_exists or cert_exists:
+        present_path, absent_path = (key_path, cert_path) if key_exists else (cert_path, key_path)
+        raise _pki.PKIError('only half of the CA exists: %s is there but %s is not. Restore the missing file '
+                            'or remove both to make a new CA (every node certificate then needs reissuing)'
+                            % (present_path, absent_path))
+    make = new_ca_maker(module.params)
+    for path in (key_path, cert_path):
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise _pki.PKIError('the directory %s of %s does not exist' % (directory, path))
+    if rotation.phase() != 'none':
+        raise _pki.PKIError('there is no CA in %s while a CA rotation is under way (%s or %s exists): run '
+                            'playbooks/rotate_ca.yml again to finish it; making a new CA here would break the cluster'
+                            % (rotation.directory, rotation.next_dir, rotation.previous_dir))
+    if module.check_mode:
+        return dict(changed=True, created=True)
+    key, cert = make()
+    # Key first: a crash in between leaves "only the key", which the next run reports, and
+    # never a certificate whose key is lost.
+    write_file_atomic(key_path, _pki.private_key_pem(key), 0o600)
+    write_file_atomic(cert_path, _pki.certificate_pem(cert), 0o644)
+    return dict(changed=True, created=True, **ca_facts(cert))
+
+
+def next_ca(module, rotation):
+    done = rotation.make_next(new_ca_maker(module.params), module.check_mode)
+    return dict(changed=done is not None, created=done == 'created')
+
+
+def promote(module, rotation):
+    return dict(changed=rotation.promote(module.check_mode), created=False)
+
+
+def retire(module, rotation):
+    archived = rotation.retire(module.check_mode)
+    result = dict(changed=archived is not None, created=False)
+    if archived:
+        result['archived'] = archived
+    return result
+
+
+STATES = dict(present=present, next=next_ca, promote=promote, retire=retire)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            state=dict(type='str', default='present', choices=list(STATES)),
             key_path=dict(type='path', required=True, no_log=False),
             cert_path=dict(type='path', required=True),
             common_name=dict(type='str', default='Nomad Agent CA'),
@@ -191,42 +337,24 @@ def main():
             name_constraints=dict(type='bool', default=True),
             permitted_dns_domains=dict(type='list', elements='str', default=[]),
             permitted_ip_ranges=dict(type='list', elements='str', default=[]),
+            next_dir=dict(type='path'),
+            previous_dir=dict(type='path'),
+            archive_dir=dict(type='path'),
         ),
         supports_check_mode=True,
     )
-    if not _pki.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'), exception=_pki.CRYPTOGRAPHY_IMPORT_ERROR)
-
-    key_path = module.params['key_path']
-    cert_path = module.params['cert_path']
+    _pki.require_cryptography(module)
+    params = module.params
+    rotation = _pki.CARotation(params['cert_path'], params['key_path'], params['next_dir'], params['previous_dir'],
+                               params['archive_dir'])
     try:
-        key_exists = os.path.exists(key_path)
-        cert_exists = os.path.exists(cert_path)
-        if key_exists and cert_exists:
-            cert, mode_fixed = load_existing_ca(module, key_path, cert_path)
-            module.exit_json(changed=mode_fixed, created=False, **ca_facts(cert))
-        if key_exists or cert_exists:
-            present, absent = (key_path, cert_path) if key_exists else (cert_path, key_path)
-            raise _pki.PKIError('only half of the CA exists: %s is there but %s is not. Restore the missing file '
-                                'or remove both to make a new CA (every node certificate then needs reissuing)'
-                                % (present, absent))
-        if module.params['valid_days'] < 1:
-            raise _pki.PKIError('valid_days must be at least 1')
-        domains, networks = constraint_lists(module.params)
-        for path in (key_path, cert_path):
-            directory = os.path.dirname(os.path.abspath(path))
-            if not os.path.isdir(directory):
-                raise _pki.PKIError('the directory %s of %s does not exist' % (directory, path))
-        if module.check_mode:
-            module.exit_json(changed=True, created=True)
-        key, cert = _pki.create_ca(module.params['common_name'], module.params['valid_days'], domains, networks)
-        # Key first: a crash in between leaves "only the key", which the next run reports, and
-        # never a certificate whose key is lost.
-        _pki.write_file_atomic(key_path, _pki.private_key_pem(key), 0o600)
-        _pki.write_file_atomic(cert_path, _pki.certificate_pem(cert), 0o644)
-    except (_pki.PKIError, OSError) as exc:
+        result = STATES[params['state']](module, rotation)
+        if params['state'] != 'present' and rotation.signing_ca_present():
+            result.update(ca_facts(rotation.load_signing_ca()[0]))
+        result.update(phase=rotation.phase(), rotation_certificates=rotation.rotation_certificates())
+    except _pki.ERRORS as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=True, created=True, **ca_facts(cert))
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -130,20 +130,14 @@ ca_certificate:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hardened.nomad.plugins.module_utils import _pki
 
 
-def load_ca(module):
-    cert_path = module.params['ca_cert_path']
-    key_path = module.params['ca_key_path']
-    ca_cert = _pki.load_certificate(_pki.read_file(cert_path), 'ca_cert_path %s' % cert_path)
-    ca_key = _pki.load_private_key(_pki.read_file(key_path), 'ca_key_path %s' % key_path)
-    if not _pki.key_matches(ca_cert, ca_key):
-        raise _pki.PKIError('ca_key_path %s is not the key of the CA certificate %s' % (key_path, cert_path))
-    if not _pki.is_ca(ca_cert):
-        raise _pki.PKIError('ca_cert_path %s is not a CA certificate' % cert_path)
+def load_ca(params):
+    cert_path = params['ca_cert_path']
+    ca_cert, ca_key = _pki.load_ca(cert_path, params['ca_key_path'], 'ca_cert_path', 'ca_key_path')
     if _pki.not_after(ca_cert) <= _pki.utcnow():
         raise _pki.PKIError('the CA certificate %s expired on %s; make a new CA first'
                             % (cert_path, _pki.iso8601(_pki.not_after(ca_cert))))
@@ -188,8 +182,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not _pki.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'), exception=_pki.CRYPTOGRAPHY_IMPORT_ERROR)
+    _pki.require_cryptography(module)
 
     params = module.params
     try:
@@ -198,7 +191,7 @@ def main():
         common_name = _pki.role_name(params['role'], params['region'])
         allowed_dns, allowed_ips = _pki.allowed_names(params['role'], params['region'],
                                                       params['dns_names'], params['ip_addresses'])
-        ca_cert, ca_key = load_ca(module)
+        ca_cert, ca_key = load_ca(params)
         public_key = checked_request(params, allowed_dns, allowed_ips)
         outside = _pki.name_constraint_violations(ca_cert, allowed_dns, allowed_ips)
         if outside:
@@ -209,7 +202,7 @@ def main():
             module.exit_json(changed=True, ca_certificate=ca_pem)
         cert = _pki.sign_leaf(ca_cert, ca_key, public_key, common_name, allowed_dns, allowed_ips,
                               params['valid_days'], server_auth=params['role'] != 'cli')
-    except (_pki.PKIError, OSError) as exc:
+    except _pki.ERRORS as exc:
         module.fail_json(msg=str(exc))
     if _pki.not_after(cert) > _pki.not_after(ca_cert):
         module.warn('the certificate outlives its CA (the CA expires on %s); it stops being trusted then'

@@ -21,6 +21,7 @@ description:
   - Wanted names are C(<role>.<region>.nomad), plus C(localhost) and C(127.0.0.1) for the
     V(server) and V(client) roles, plus O(dns_names) and O(ip_addresses).
   - Sign the CSR with M(hardened.nomad.tls_ca_sign) on the controller.
+  - With O(state=promote) it swaps in a rotated pair instead - see O(state).
 author:
   - hardened.nomad contributors (@hardened-nomad)
 requirements:
@@ -28,6 +29,18 @@ requirements:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 options:
+  state:
+    description:
+      - V(present) makes sure the key exists and says whether the certificate needs (re)issuing.
+      - V(promote) swaps in a rotated pair, made beside the current one as C(<key_path>.next) and
+        C(<cert_path>.next) (with O(regenerate=true) on those paths, then signed and installed).
+        Once the new certificate is proven to belong to the new key, both are renamed over the
+        current files back to back, so no reader sees the new key with the old certificate. Without
+        C(<cert_path>.next) nothing happens; a swap stopped between the two renames is finished.
+        Only O(key_path) and O(cert_path) are used.
+    type: str
+    choices: [present, promote]
+    default: present
   key_path:
     description:
       - Path of the node's private key. Created when missing; its directory must exist.
@@ -42,7 +55,7 @@ options:
     description:
       - PEM text of the CA certificate. With a bundle of several CAs (during a CA rotation) the
         certificate must be signed by the FIRST one, the current CA.
-      - Exactly one of O(ca_certificate) and O(ca_path) is required.
+      - With O(state=present) exactly one of O(ca_certificate) and O(ca_path) is required.
     type: str
   ca_path:
     description:
@@ -51,8 +64,8 @@ options:
   role:
     description:
       - What the certificate is for. V(cli) is an operator's client certificate.
+      - Required with O(state=present).
     type: str
-    required: true
     choices: [server, client, cli]
   region:
     description:
@@ -97,7 +110,7 @@ attributes:
   check_mode:
     support: full
     details: Writes nothing. When the key does not exist yet (or O(regenerate=true)), returns
-      RV(certificate_needed=true) and no RV(csr).
+      RV(certificate_needed=true) and no RV(csr). With O(state=promote) it predicts the swap.
   diff_mode:
     support: none
 notes:
@@ -134,40 +147,46 @@ EXAMPLES = r"""
   delegate_to: localhost
   when: nomad_csr.certificate_needed
   register: nomad_cert
+
+- name: Swap in a rotated key and certificate made beside the current ones (*.next)
+  hardened.nomad.tls_node_csr:
+    state: promote
+    key_path: /etc/nomad.d/tls/server-key.pem
+    cert_path: /etc/nomad.d/tls/server.pem
 """
 
 RETURN = r"""
 csr:
   description: PEM certificate signing request for the wanted names, made with the node's key.
-  returned: when the key exists (not in check mode before the key is made)
+  returned: with O(state=present), when the key exists (not in check mode before the key is made)
   type: str
 certificate_needed:
   description: Whether a new certificate must be issued and installed.
-  returned: always
+  returned: with O(state=present)
   type: bool
 reasons:
   description: Short explanations of why a certificate is needed; empty when the current one is good.
-  returned: always
+  returned: with O(state=present)
   type: list
   elements: str
   sample: ["certificate is missing"]
 dns_names:
   description: The DNS names the certificate must carry.
-  returned: always
+  returned: with O(state=present)
   type: list
   elements: str
 ip_addresses:
   description: The IP addresses the certificate must carry.
-  returned: always
+  returned: with O(state=present)
   type: list
   elements: str
 key_created:
   description: Whether the private key was made (or regenerated) by this run.
-  returned: always
+  returned: with O(state=present)
   type: bool
 not_after:
   description: Expiry of the current certificate (ISO 8601, UTC) when it could be read.
-  returned: when the current certificate parses
+  returned: with O(state=present), when the current certificate parses
   type: str
 """
 
@@ -176,9 +195,10 @@ import grp
 import os
 import pwd
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hardened.nomad.plugins.module_utils import _pki
+from ansible_collections.hardened.nomad.plugins.module_utils._files import read_file, write_file_atomic
 
 
 def uid_gid(module):
@@ -202,7 +222,7 @@ def current_ca(module):
     if module.params['ca_certificate'] is not None:
         return _pki.load_certificates(module.params['ca_certificate'], 'ca_certificate')[0]
     path = module.params['ca_path']
-    return _pki.load_certificates(_pki.read_file(path), 'ca_path %s' % path)[0]
+    return _pki.load_certificates(read_file(path), 'ca_path %s' % path)[0]
 
 
 def certificate_problems(cert_path, key, ca, wanted_dns, wanted_ips, renew_before):
@@ -210,8 +230,8 @@ def certificate_problems(cert_path, key, ca, wanted_dns, wanted_ips, renew_befor
     if not os.path.exists(cert_path):
         return ['certificate is missing'], None
     try:
-        cert = _pki.load_certificate(_pki.read_file(cert_path), cert_path)
-    except (_pki.PKIError, OSError) as exc:
+        cert = _pki.load_certificate(read_file(cert_path), cert_path)
+    except _pki.ERRORS as exc:
         return ['certificate cannot be read: %s' % exc], None
     reasons = []
     if key is not None and not _pki.key_matches(cert, key):
@@ -234,7 +254,7 @@ def ensure_key(module, key_path, uid, gid):
     """(private key or None in check mode, key_created, changed)."""
     exists = os.path.exists(key_path)
     if exists and not module.params['regenerate']:
-        key = _pki.load_private_key(_pki.read_file(key_path), 'key_path %s' % key_path)
+        key = _pki.load_private_key(read_file(key_path), 'key_path %s' % key_path)
         changed = module.set_mode_if_different(key_path, '0600', False)
         if module.params['owner'] is not None:
             changed = module.set_owner_if_different(key_path, module.params['owner'], changed)
@@ -247,7 +267,7 @@ def ensure_key(module, key_path, uid, gid):
     if module.check_mode:
         return None, True, True
     key = _pki.generate_private_key()
-    _pki.write_file_atomic(key_path, _pki.private_key_pem(key), 0o600, uid, gid)
+    write_file_atomic(key_path, _pki.private_key_pem(key), 0o600, uid, gid)
     return key, True, True
 
 
@@ -258,7 +278,8 @@ def main():
             cert_path=dict(type='path', required=True),
             ca_certificate=dict(type='str'),
             ca_path=dict(type='path'),
-            role=dict(type='str', required=True, choices=list(_pki.ROLES)),
+            state=dict(type='str', default='present', choices=['present', 'promote']),
+            role=dict(type='str', choices=list(_pki.ROLES)),
             region=dict(type='str', default='global'),
             dns_names=dict(type='list', elements='str', default=[]),
             ip_addresses=dict(type='list', elements='str', default=[]),
@@ -268,13 +289,20 @@ def main():
             group=dict(type='str'),
         ),
         mutually_exclusive=[('ca_certificate', 'ca_path')],
-        required_one_of=[('ca_certificate', 'ca_path')],
+        required_if=[('state', 'present', ('role',))],
         supports_check_mode=True,
     )
-    if not _pki.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'), exception=_pki.CRYPTOGRAPHY_IMPORT_ERROR)
+    _pki.require_cryptography(module)
 
     params = module.params
+    if params['state'] == 'promote':
+        try:
+            changed = _pki.swap_in_next_pair(params['key_path'], params['cert_path'], module.check_mode)
+        except _pki.ERRORS as exc:
+            module.fail_json(msg=str(exc))
+        module.exit_json(changed=changed)
+    if params['ca_certificate'] is None and params['ca_path'] is None:
+        module.fail_json(msg='one of the following is required with state=present: ca_certificate, ca_path')
     try:
         common_name = _pki.role_name(params['role'], params['region'])
         wanted_dns, wanted_ips = _pki.allowed_names(params['role'], params['region'],
@@ -292,7 +320,7 @@ def main():
             result['not_after'] = expiry
         if key is not None:
             result['csr'] = _pki.build_csr(key, common_name, wanted_dns, wanted_ips).decode('ascii')
-    except (_pki.PKIError, OSError) as exc:
+    except _pki.ERRORS as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(**result)
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.hardened.nomad.plugins.module_utils import _pki
+from ansible_collections.hardened.nomad.plugins.module_utils import _files, _pki
 
 
 @pytest.mark.parametrize('role, region, extras, expected', [
@@ -127,10 +127,11 @@ def test_san_drift_is_exact(ca):
     assert _pki.san_drift(cert, ['server.global.nomad'], []) == 'unexpected DNS:localhost, IP:127.0.0.1'
 
 
+# _pki writes keys and certificates with the one atomic writer of _files.
 def test_write_file_atomic_sets_mode_and_leaves_no_temp_files(tmp_path):
     target = tmp_path / 'key.pem'
-    _pki.write_file_atomic(str(target), b'secret', 0o600)
-    _pki.write_file_atomic(str(target), b'secret2', 0o600)
+    _files.write_file_atomic(str(target), b'secret', 0o600)
+    _files.write_file_atomic(str(target), b'secret2', 0o600)
     assert target.read_bytes() == b'secret2'
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
     assert os.listdir(tmp_path) == ['key.pem']
@@ -139,9 +140,9 @@ def test_write_file_atomic_sets_mode_and_leaves_no_temp_files(tmp_path):
 def test_write_file_atomic_cleans_up_on_failure(tmp_path, monkeypatch):
     def broken_rename(source, destination):
         raise OSError('disk full')
-    monkeypatch.setattr(_pki.os, 'rename', broken_rename)
+    monkeypatch.setattr(_files.os, 'rename', broken_rename)
     with pytest.raises(OSError):
-        _pki.write_file_atomic(str(tmp_path / 'key.pem'), b'secret', 0o600)
+        _files.write_file_atomic(str(tmp_path / 'key.pem'), b'secret', 0o600)
     assert os.listdir(tmp_path) == []
 
 
@@ -150,3 +151,46 @@ def test_create_ca_with_a_p384_key_is_signed_with_sha384():
     key = ec.generate_private_key(ec.SECP384R1())
     assert isinstance(_pki._hash_for(key), hashes.SHA384)
     assert isinstance(_pki._hash_for(_pki.generate_private_key()), hashes.SHA256)
+
+
+def test_load_ca_returns_the_pair_and_names_options_and_files_in_errors(ca, other_ca):
+    cert, key = _pki.load_ca(str(ca.cert_path), str(ca.key_path))
+    assert cert == ca.cert and _pki.key_matches(cert, key)
+    with pytest.raises(_pki.PKIError) as caught:
+        _pki.load_ca(str(ca.cert_path), str(other_ca.key_path), 'ca_cert_path', 'ca_key_path')
+    message = str(caught.value)
+    assert message.startswith('ca_key_path %s does not belong to the certificate in ca_cert_path %s'
+                              % (other_ca.key_path, ca.cert_path))
+    assert 'is not the key of the CA certificate' in message
+
+
+def test_load_ca_says_which_file_cannot_be_read(ca, tmp_path):
+    missing = tmp_path / 'missing.pem'
+    with pytest.raises(_pki.PKIError, match='key_path %s cannot be read: No such file' % missing):
+        _pki.load_ca(str(ca.cert_path), str(missing))
+
+
+def test_load_ca_refuses_a_leaf_certificate(ca, tmp_path):
+    key = _pki.generate_private_key()
+    leaf = tmp_path / 'leaf.pem'
+    leaf.write_text(ca.issue(key.public_key(), ['cli.global.nomad']))
+    (tmp_path / 'leaf-key.pem').write_bytes(_pki.private_key_pem(key))
+    with pytest.raises(_pki.PKIError, match='cert_path %s is not a CA certificate' % leaf):
+        _pki.load_ca(str(leaf), str(tmp_path / 'leaf-key.pem'))
+
+
+def test_require_cryptography_fails_with_the_install_hint(monkeypatch):
+    failures = []
+
+    class Module:
+        def fail_json(self, **result):
+            failures.append(result)
+
+    monkeypatch.setattr(_pki, 'HAS_CRYPTOGRAPHY', False)
+    monkeypatch.setattr(_pki, 'CRYPTOGRAPHY_IMPORT_ERROR', 'Traceback: no cryptography')
+    _pki.require_cryptography(Module())
+    assert 'cryptography' in failures[0]['msg'] and failures[0]['exception'] == 'Traceback: no cryptography'
+    monkeypatch.setattr(_pki, 'HAS_CRYPTOGRAPHY', True)
+    failures.clear()
+    _pki.require_cryptography(Module())
+    assert failures == []

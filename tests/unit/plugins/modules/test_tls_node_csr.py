@@ -259,3 +259,59 @@ def test_ca_is_required_and_exclusive(run_module, node, ca):
 def test_bad_ca_text_fails_clearly(run_module, node, ca):
     result = run_module(tls_node_csr, args(node, ca, ca_certificate='garbage'))
     assert result['failed'] is True and 'ca_certificate holds no PEM certificate' in result['msg']
+
+
+# -- state=promote: the rotated pair (*.next) swapped in -------------------------------------------
+
+
+def rotated_pair(run_module, node, ca):
+    """The current pair and a new one beside it, as issue.yml leaves them before the swap."""
+    run_module(tls_node_csr, args(node, ca))
+    result = run_module(tls_node_csr, args(node, ca, key_path=str(node / 'server-key.pem.next'),
+                                           cert_path=str(node / 'server.pem.next'), regenerate=True))
+    (node / 'server.pem.next').write_text(ca.issue(csr_of(result).public_key(), ['server.global.nomad']))
+    return (node / 'server-key.pem.next').read_bytes(), (node / 'server.pem.next').read_bytes()
+
+
+def promote_args(node):
+    return dict(state='promote', key_path=str(node / 'server-key.pem'), cert_path=str(node / 'server.pem'))
+
+
+def test_promote_swaps_in_the_new_pair_together(run_module, node, ca):
+    key, cert = rotated_pair(run_module, node, ca)
+    result = run_module(tls_node_csr, promote_args(node))
+    assert result['changed'] is True
+    assert (node / 'server-key.pem').read_bytes() == key and (node / 'server.pem').read_bytes() == cert
+    assert sorted(os.listdir(node)) == ['server-key.pem', 'server.pem']
+    assert stat.S_IMODE(os.stat(node / 'server-key.pem').st_mode) == 0o600
+    assert run_module(tls_node_csr, promote_args(node))['changed'] is False
+
+
+def test_promote_stopped_between_the_renames_finishes(run_module, node, ca):
+    key, cert = rotated_pair(run_module, node, ca)
+    os.rename(node / 'server-key.pem.next', node / 'server-key.pem')  # the first rename only
+    assert run_module(tls_node_csr, promote_args(node))['changed'] is True
+    assert (node / 'server-key.pem').read_bytes() == key and (node / 'server.pem').read_bytes() == cert
+
+
+def test_promote_refuses_a_certificate_of_another_key(run_module, node, ca):
+    rotated_pair(run_module, node, ca)
+    other = _pki.generate_private_key()
+    (node / 'server.pem.next').write_text(ca.issue(other.public_key(), ['server.global.nomad']))
+    before = {name: (node / name).read_bytes() for name in os.listdir(node)}
+    result = run_module(tls_node_csr, promote_args(node))
+    assert result['failed'] is True and 'does not belong to the key' in result['msg']
+    assert {name: (node / name).read_bytes() for name in os.listdir(node)} == before
+
+
+def test_promote_in_check_mode_predicts_without_moving(run_module, node, ca):
+    rotated_pair(run_module, node, ca)
+    before = sorted(os.listdir(node))
+    assert run_module(tls_node_csr, promote_args(node), check_mode=True)['changed'] is True
+    assert sorted(os.listdir(node)) == before
+
+
+def test_promote_without_a_new_pair_changes_nothing(run_module, node, ca):
+    run_module(tls_node_csr, args(node, ca))
+    (node / 'server-key.pem.next').write_bytes(b'a key made by a rotation that stopped before signing')
+    assert run_module(tls_node_csr, promote_args(node))['changed'] is False
