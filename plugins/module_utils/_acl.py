@@ -499,8 +499,8 @@ class TokenRotation:
         entry = dict(name=name, old_accessor_id=caller['AccessorID'])
         if self.check_mode:
             return entry
-        made = self.client.post('/v1/acl/token', body=dict(Name=name, Type='management',
-                                                            Global=bool(caller.get('Global'))))
+        body = dict(Name=name, Type='management', Global=bool(caller.get('Global')))
+        made = self.client.post('/v1/acl/token', body=body)
         entry['accessor_id'] = made['AccessorID']
         if wait_for_token(self.client, made['SecretID'], self.timeout, 'management') is None:
             raise ModuleFailure('the new management token %s (accessor %s) does not work after %d seconds. Nothing was '

@@ -118,7 +118,7 @@ class ACLPolicy(NomadACLObject):
     def validate(self):
         if not POLICY_NAME_RE.match(self.params['name']):
             raise ModuleFailure('name %r is not a valid policy name: letters, digits and "-", at most 128'
-                                 % self.params['name'])
+                                % self.params['name'])
         if self.params['state'] == 'present' and not (self.params['rules'] or '').strip():
             raise ModuleFailure('rules are required when state is present')
 

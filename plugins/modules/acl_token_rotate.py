@@ -95,7 +95,7 @@ options:
     elements: str
   old_secret:
     description:
-      - With O(state=finished) and O(management=true), the previous management secret: its token is
+      - With O(state=finished) and O(management=true), the previous management secret. Its token is
         deleted even if it has a name of your own, and the secret is checked to be refused.
     type: str
   verify_timeout:
@@ -221,7 +221,8 @@ def main():
         argument_spec=dict(
             state=dict(type='str', default='rotated', choices=['rotated', 'finished']),
             management=dict(type='bool', default=False),
-            tokens=dict(type='list', elements='dict', default=[], options=token_options),
+            # Token names and policies, no secrets.
+            tokens=dict(type='list', elements='dict', default=[], options=token_options, no_log=False),
             names=dict(type='list', elements='str'),
             old_secret=dict(type='str', no_log=True),
             verify_timeout=dict(type='int', default=10),
