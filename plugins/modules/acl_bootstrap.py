@@ -9,44 +9,84 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: acl_bootstrap
-short_description: Bootstrap Nomad's ACL system, idempotently
+short_description: Bootstrap Nomad's ACL system idempotently, or reset the bootstrap on the leader
 version_added: 1.0.0
 description:
-  - Waits for the cluster to elect a leader, then bootstraps the ACL system with
-    C(POST /v1/acl/bootstrap) and returns the initial management token.
+  - With O(state=present), waits for the cluster to elect a leader, then bootstraps the ACL system
+    with C(POST /v1/acl/bootstrap) and returns the initial management token.
   - With O(bootstrap_secret) the run is idempotent. When Nomad answers that the bootstrap is
     already done, the module checks that the secret is a valid management token and then
     reports C(changed=false).
   - When the bootstrap is done and the secret is not (or no longer) a management token, the module
     fails with the reset index and how to reset the bootstrap.
+  - With O(state=reset), run B(on the leader), the module makes a new management token when the
+    stored one (O(stored_secret)) is lost or no longer works. It reads the reset index from
+    Nomad's answer to a bootstrap, writes it to C(<data_dir>/server/acl-bootstrap-reset) (0600,
+    owned like C(<data_dir>/server), that is by the agent's user), bootstraps again with
+    O(bootstrap_secret), removes the reset file (also when the bootstrap fails) and checks that the
+    new secret works.
+  - O(state=reset) does nothing while O(stored_secret) is a working management token, unless
+    O(force=true). A O(bootstrap_secret) that already is a management token (an interrupted run
+    bootstrapped with it) is returned as it is, so keep the new secret before the first call and
+    pass the same one until it is stored.
 author:
   - hardened.nomad contributors (@hardened-nomad)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - hardened.nomad.connection
 options:
+  state:
+    description:
+      - V(present) bootstraps once; V(reset) resets the bootstrap on the leader (see above).
+    type: str
+    default: present
+    choices: [present, reset]
   bootstrap_secret:
     description:
       - The secret ID the management token gets, a UUID such as the output of C(uuidgen).
       - Keep it in a vault. Without it a random UUID is used, which only works for the very first
         run; later runs then fail since they cannot prove the bootstrap was theirs.
+      - With O(state=reset), the new secret; required unless the module runs in check mode.
+    type: str
+  stored_secret:
+    description:
+      - With O(state=reset), the management secret held now (for example
+        C(tokens/management.token)). While it is a working management token nothing is reset.
+    type: str
+  force:
+    description:
+      - With O(state=reset), reset even though O(stored_secret) works.
+    type: bool
+    default: false
+  leader:
+    description:
+      - With O(state=reset), the leader's RPC address as looked up before (for example
+        RV(hardened.nomad.agent_health#module:leader)). The reset fails before writing anything when the
+        agent's leader differs, since the reset file works only on the leader.
     type: str
   leader_timeout:
     description:
       - Seconds to wait for a cluster leader before bootstrapping.
     type: int
     default: 60
+  verify_timeout:
+    description:
+      - With O(state=reset), seconds to wait for the new secret to work.
+    type: int
+    default: 10
   data_dir:
     description:
-      - The servers' C(data_dir), only used to word the reset instructions in error messages.
+      - The servers' C(data_dir). With O(state=present) only used to word the reset instructions in
+        error messages; with O(state=reset) required, the reset file goes below it.
     type: path
 attributes:
   platform:
     platforms: posix
   check_mode:
     support: full
-    details: Does not POST. With O(bootstrap_secret), a secret that already is a management token
-      means C(changed=false); otherwise the bootstrap is predicted (C(changed=true)).
+    details: Does not POST nor write the reset file. With O(bootstrap_secret), a secret that already is a
+      management token means C(changed=false); otherwise the bootstrap is predicted (C(changed=true)). With
+      O(state=reset) the result says whether a reset (or the storing of a pending secret) is needed.
   diff_mode:
     support: none
 notes:
@@ -58,6 +98,8 @@ notes:
 seealso:
   - module: hardened.nomad.acl_policy
   - module: hardened.nomad.acl_token
+  - module: hardened.nomad.acl_token_rotate
+  - module: hardened.nomad.agent_health
 """
 
 EXAMPLES = r"""
@@ -71,135 +113,68 @@ EXAMPLES = r"""
     data_dir: /opt/nomad/data
   run_once: true
   no_log: true
+
+- name: Reset the bootstrap on the leader when the stored management token is lost
+  hardened.nomad.acl_bootstrap:
+    state: reset
+    stored_secret: "{{ lookup('file', 'secrets/tokens/management.token', errors='ignore') }}"
+    bootstrap_secret: "{{ lookup('file', 'secrets/acl-bootstrap.secret.next') }}"
+    leader: "{{ health.leader }}"
+    data_dir: /opt/nomad/data
+  delegate_to: "{{ leader_host }}"
+  run_once: true
+  no_log: true
 """
 
 RETURN = r"""
 accessor_id:
-  description: Accessor ID of the management token.
+  description: Accessor ID of the management token (with O(state=reset) and nothing to do, of the stored one).
   returned: success, not in check mode unless the bootstrap was already done
   type: str
 secret_id:
   description: Secret ID of the management token. Use C(no_log) on the task.
-  returned: success, not in check mode unless the bootstrap was already done
+  returned: success, not in check mode unless the bootstrap was already done; with O(state=reset) when a new token is returned
   type: str
 reset_index:
   description: The index that a bootstrap reset needs (see the module description).
   returned: when known
   type: int
+reset:
+  description: With O(state=reset), whether a bootstrap was (or, in check mode, would be) made.
+  returned: with O(state=reset)
+  type: bool
 leader:
   description: Address of the cluster leader found.
-  returned: success
+  returned: success with O(state=present); with O(state=reset) when a bootstrap was made
   type: str
 """
 
-import re
-import uuid
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.hardened.nomad.plugins.module_utils._api import (
-    NOMAD_CONNECTION_SPEC, NomadClient, NomadError)
-
-UUID_RE = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')
-RESET_INDEX_RE = re.compile(r'reset index: (\d+)')
+from ansible_collections.hardened.nomad.plugins.module_utils._acl import BootstrapReset, bootstrap, check_bootstrap_secret
+from ansible_collections.hardened.nomad.plugins.module_utils._module import NomadModule
 
 
-class BootstrapError(Exception):
-    pass
-
-
-def acl_disabled_error(exc):
-    return BootstrapError('ACLs are disabled on the Nomad agent at the address (%s): set acl { enabled = true } '
-                          'on every server and client and restart them' % exc.message)
-
-
-def management_token(client, secret):
-    """The token for this secret when it is a management token, else None."""
-    try:
-        token = client.get('/v1/acl/token/self', token=secret)
-    except NomadError as exc:
-        if 'ACL support disabled' in (exc.body or ''):
-            raise acl_disabled_error(exc)
-        if exc.status in (403, 404):
-            return None
-        raise
-    if isinstance(token, dict) and token.get('Type') == 'management':
-        return token
-    return None
-
-
-def reset_instructions(index, data_dir):
-    return ('To bootstrap again, write %s to %s/server/acl-bootstrap-reset on the leader, run the bootstrap again, '
-            'then delete that file' % (index, data_dir or '<data_dir>'))
-
-
-def bootstrap(module, client):
-    params = module.params
-    secret = params['bootstrap_secret']
-    leader = client.wait_for_leader(params['leader_timeout'])
-    result = dict(leader=leader)
-
-    if secret is not None:
-        token = management_token(client, secret)
-        if token is not None:
-            result.update(changed=False, accessor_id=token['AccessorID'], secret_id=token['SecretID'])
-            return result
-    if module.check_mode:
-        result['changed'] = True
-        return result
-
-    body = dict(BootstrapSecret=secret or str(uuid.uuid4()))
-    try:
-        token = client.post('/v1/acl/bootstrap', body=body)
-    except NomadError as exc:
-        text = exc.body or exc.message
-        if 'ACL support disabled' in text:
-            raise acl_disabled_error(exc)
-        match = RESET_INDEX_RE.search(text)
-        if exc.status != 400 or not match:
-            raise
-        index = int(match.group(1))
-        if 'Invalid bootstrap reset index' in text:
-            raise BootstrapError('the acl-bootstrap-reset file on the leader holds the wrong index (%s). %s'
-                                 % (text, reset_instructions(index, params['data_dir'])))
-        if secret is None:
-            reason = 'no bootstrap_secret was given, so this run cannot prove the bootstrap was its own'
-        else:
-            # Another run may have bootstrapped with this very secret since the check above.
-            token = management_token(client, secret)
-            if token is not None:
-                result.update(changed=False, accessor_id=token['AccessorID'], secret_id=token['SecretID'],
-                              reset_index=index)
-                return result
-            reason = 'the given bootstrap_secret is not a valid management token'
-        raise BootstrapError('the ACL bootstrap was already done (reset index: %d) and %s. %s'
-                             % (index, reason, reset_instructions(index, params['data_dir'])))
-    result.update(changed=True, accessor_id=token['AccessorID'], secret_id=token['SecretID'])
-    # The reset index of a bootstrap is the Raft index that wrote its token.
-    if token.get('CreateIndex'):
-        result['reset_index'] = token['CreateIndex']
-    return result
+def operation(module):
+    check_bootstrap_secret(module.params['bootstrap_secret'])
+    if module.params['state'] == 'reset':
+        return BootstrapReset(module).run()
+    return bootstrap(module)
 
 
 def main():
-    argument_spec = dict(NOMAD_CONNECTION_SPEC)
-    argument_spec.update(
-        bootstrap_secret=dict(type='str', no_log=True),
-        leader_timeout=dict(type='int', default=60),
-        data_dir=dict(type='path'),
+    module = NomadModule(
+        argument_spec=dict(
+            state=dict(type='str', default='present', choices=['present', 'reset']),
+            bootstrap_secret=dict(type='str', no_log=True),
+            stored_secret=dict(type='str', no_log=True),
+            force=dict(type='bool', default=False),
+            leader=dict(type='str'),
+            leader_timeout=dict(type='int', default=60),
+            verify_timeout=dict(type='int', default=10),
+            data_dir=dict(type='path'),
+        ),
+        supports_check_mode=True,
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    secret = module.params['bootstrap_secret']
-    if secret is not None and not UUID_RE.match(secret):
-        # Say what is wrong without echoing the secret.
-        module.fail_json(msg='bootstrap_secret must be a UUID like 9f7c2a51-6b2e-4f0b-9d1e-3c5a7b8d0e4f '
-                             '(got %d characters that are not one)' % len(secret))
-    try:
-        client = NomadClient.from_params(module.params)
-        result = bootstrap(module, client)
-    except (BootstrapError, NomadError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    module.run(operation)
 
 
 if __name__ == '__main__':

@@ -102,11 +102,9 @@ policy:
 
 import re
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.hardened.nomad.plugins.module_utils._acl import (
-    ACLObjectError, NomadACLObject, module_argument_spec)
+from ansible_collections.hardened.nomad.plugins.module_utils._acl import NomadACLObject, acl_object_spec
 from ansible_collections.hardened.nomad.plugins.module_utils._api import NomadError, path_quote
+from ansible_collections.hardened.nomad.plugins.module_utils._module import ModuleFailure, NomadModule
 
 POLICY_NAME_RE = re.compile(r'^[a-zA-Z0-9-]{1,128}$')
 
@@ -119,10 +117,10 @@ def normalize_rules(text):
 class ACLPolicy(NomadACLObject):
     def validate(self):
         if not POLICY_NAME_RE.match(self.params['name']):
-            raise ACLObjectError('name %r is not a valid policy name: letters, digits and "-", at most 128'
-                                 % self.params['name'])
+            raise ModuleFailure('name %r is not a valid policy name: letters, digits and "-", at most 128'
+                                % self.params['name'])
         if self.params['state'] == 'present' and not (self.params['rules'] or '').strip():
-            raise ACLObjectError('rules are required when state is present')
+            raise ModuleFailure('rules are required when state is present')
 
     @property
     def path(self):
@@ -163,8 +161,8 @@ class ACLPolicy(NomadACLObject):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=module_argument_spec(dict(
+    module = NomadModule(
+        argument_spec=acl_object_spec(dict(
             name=dict(type='str', required=True),
             description=dict(type='str', default=''),
             rules=dict(type='str'),

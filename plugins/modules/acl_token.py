@@ -85,6 +85,7 @@ notes:
 seealso:
   - module: hardened.nomad.acl_policy
   - module: hardened.nomad.acl_bootstrap
+  - module: hardened.nomad.acl_token_rotate
 """
 
 EXAMPLES = r"""
@@ -115,6 +116,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+name:
+  description: The O(name) of the token.
+  returned: when RV(accessor_id) is
+  type: str
+  sample: prometheus
 accessor_id:
   description: Accessor ID of the token (of the deleted token with O(state=absent)).
   returned: when the token exists or was deleted
@@ -136,172 +142,12 @@ token:
     ExpirationTTL: ""
 """
 
-import datetime
-import re
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.hardened.nomad.plugins.module_utils._acl import (
-    ACLObjectError, NomadACLObject, module_argument_spec)
-from ansible_collections.hardened.nomad.plugins.module_utils._api import path_quote
-
-IMMUTABLE_FIELDS = ('type', 'global', 'expiration_ttl')
-
-_DURATION_UNITS_NS = {'ns': 1, 'us': 10 ** 3, '\u00b5s': 10 ** 3, 'ms': 10 ** 6, 's': 10 ** 9, 'm': 60 * 10 ** 9,
-                      'h': 3600 * 10 ** 9}
-_DURATION_RE = re.compile(r'^(\d+(?:\.\d+)?(?:ns|us|\u00b5s|ms|s|m|h))+$')
-_DURATION_PART_RE = re.compile(r'(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)')
-_TIME_RE = re.compile(r'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)$')
-
-
-def duration_ns(text):
-    """Nanoseconds of a Go duration ("720h", "1h30m"); 0 for empty. ValueError when malformed."""
-    if text in (None, '', '0', '0s'):
-        return 0
-    if isinstance(text, (int, float)):
-        return int(text)
-    if not _DURATION_RE.match(text):
-        raise ValueError(text)
-    return int(sum(float(number) * _DURATION_UNITS_NS[unit] for number, unit in _DURATION_PART_RE.findall(text)))
-
-
-def go_duration(ns):
-    """Go's Duration.String() for whole seconds ("720h0m0s"); None for no expiration."""
-    if not ns:
-        return None
-    if ns % 10 ** 9:
-        return '%dns' % ns
-    seconds = ns // 10 ** 9
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return '%dh%dm%ds' % (hours, minutes, seconds)
-    if minutes:
-        return '%dm%ds' % (minutes, seconds)
-    return '%ds' % seconds
-
-
-def parse_time(text):
-    """An aware datetime from Nomad's RFC 3339 time, or None for none / Go's zero time."""
-    match = _TIME_RE.match(text or '')
-    if not match:
-        return None
-    moment = datetime.datetime.strptime(match.group(1), '%Y-%m-%dT%H:%M:%S')
-    if moment.year <= 1:
-        return None
-    zone = match.group(2)
-    offset = datetime.timedelta(0)
-    if zone != 'Z':
-        sign = 1 if zone[0] == '+' else -1
-        offset = sign * datetime.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-    return moment.replace(tzinfo=datetime.timezone(offset))
-
-
-def is_expired(token, now=None):
-    expires = parse_time(token.get('ExpirationTime'))
-    return expires is not None and expires <= (now or datetime.datetime.now(datetime.timezone.utc))
-
-
-class ACLToken(NomadACLObject):
-    def validate(self):
-        params = self.params
-        if not params['name'].strip():
-            raise ACLObjectError('name must not be empty')
-        if params['state'] == 'absent':
-            return
-        if params['type'] == 'client' and not params['policies']:
-            raise ACLObjectError('policies are required for a client token')
-        if params['type'] == 'management' and params['policies']:
-            raise ACLObjectError('policies must be empty for a management token (it may do anything)')
-        try:
-            duration_ns(params['expiration_ttl'])
-        except ValueError:
-            raise ACLObjectError('expiration_ttl %r is not a Go duration like "720h" or "1h30m"'
-                                 % params['expiration_ttl'])
-
-    def read(self):
-        stubs = self.client.get('/v1/acl/tokens') or []
-        matches = [stub for stub in stubs if stub.get('Name') == self.params['name']]
-        if not matches:
-            return None
-        if len(matches) > 1:
-            raise ACLObjectError('%d tokens are named %s (accessor IDs: %s); names must be unique for this module. '
-                                 'Delete or rename all but one'
-                                 % (len(matches), self.params['name'],
-                                    ', '.join(stub['AccessorID'] for stub in matches)))
-        return self.client.get('/v1/acl/token/' + path_quote(matches[0]['AccessorID']))
-
-    def create(self):
-        body = dict(Name=self.params['name'], Type=self.params['type'], Policies=self.params['policies'],
-                    Global=self.params['global'])
-        if self.params['expiration_ttl']:
-            body['ExpirationTTL'] = self.params['expiration_ttl']
-        return self.client.post('/v1/acl/token', body=body)
-
-    def update(self, existing):
-        if self.immutable_changes(existing) or is_expired(existing):
-            self.delete(existing)
-            return self.create()
-        body = dict(AccessorID=existing['AccessorID'], Name=existing['Name'], Type=existing['Type'],
-                    Policies=self.params['policies'], Global=existing.get('Global', False),
-                    # Keep role links made outside this module; Nomad would drop them otherwise.
-                    Roles=[dict(ID=role['ID']) for role in existing.get('Roles') or []])
-        if existing.get('ExpirationTTL') or existing.get('ExpirationTime'):
-            # Nomad refuses an update that does not repeat the token's expiration unchanged.
-            body.update(ExpirationTTL=existing.get('ExpirationTTL'), ExpirationTime=existing.get('ExpirationTime'))
-        return self.client.post('/v1/acl/token/' + path_quote(existing['AccessorID']), body=body)
-
-    def delete(self, existing):
-        self.client.delete('/v1/acl/token/' + path_quote(existing['AccessorID']))
-
-    def view(self, obj):
-        return dict(name=obj.get('Name'), type=obj.get('Type'), policies=sorted(obj.get('Policies') or []),
-                    **{'global': bool(obj.get('Global')),
-                       'expiration_ttl': go_duration(duration_ns(obj.get('ExpirationTTL')))})
-
-    def wanted_view(self):
-        params = self.params
-        return dict(name=params['name'], type=params['type'], policies=sorted(set(params['policies'])),
-                    **{'global': params['global'],
-                       'expiration_ttl': go_duration(duration_ns(params['expiration_ttl']))})
-
-    def immutable_changes(self, existing):
-        have, want = self.view(existing), self.wanted_view()
-        return ['%s from %s to %s' % (field, have[field], want[field])
-                for field in IMMUTABLE_FIELDS if have[field] != want[field]]
-
-    def needs_update(self, existing):
-        return super().needs_update(existing) or is_expired(existing)
-
-    def check_update_allowed(self, existing):
-        changes = self.immutable_changes(existing)
-        if changes and not self.params['recreate'] and not is_expired(existing):
-            # Nomad cannot change global or expiration in place; a type change in place would give a
-            # secret already handed out other rights, so the module does not do that either.
-            raise ACLObjectError('token %s (accessor %s) would change %s, which cannot be changed in place. '
-                                 'Set recreate: true to delete it and make a new token (with a new secret)'
-                                 % (self.params['name'], existing['AccessorID'], ', '.join(changes)))
-
-    def result(self, obj):
-        token = dict((key, value) for key, value in obj.items() if key != 'SecretID')
-        return dict(accessor_id=obj.get('AccessorID'), secret_id=obj.get('SecretID'), token=token)
-
-    def gone_result(self, gone):
-        return dict(accessor_id=gone.get('AccessorID'))
+from ansible_collections.hardened.nomad.plugins.module_utils._acl import TOKEN_OPTIONS, ACLToken, acl_object_spec
+from ansible_collections.hardened.nomad.plugins.module_utils._module import NomadModule
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=module_argument_spec(dict(
-            name=dict(type='str', required=True),
-            type=dict(type='str', default='client', choices=['client', 'management']),
-            policies=dict(type='list', elements='str', default=[]),
-            expiration_ttl=dict(type='str'),
-            recreate=dict(type='bool', default=False),
-            **{'global': dict(type='bool', default=False)}
-        )),
-        supports_check_mode=True,
-    )
+    module = NomadModule(argument_spec=acl_object_spec(TOKEN_OPTIONS), supports_check_mode=True)
     ACLToken(module).run()
 
 

@@ -116,6 +116,10 @@ class FakeNomad:
         self.peers = ['10.0.0.11:4647', '10.0.0.12:4647', '10.0.0.13:4647']
         # /v1/nodes (node stubs: Name, Status); each list is answered once, the last one ever after.
         self.node_lists = [[]]
+        # The leader's <data_dir>: a bootstrap after the first one reads <data_dir>/server/acl-bootstrap-reset
+        # like Nomad does; reset_files_seen holds (content, mode) of each reset file read.
+        self.data_dir = None
+        self.reset_files_seen = []
 
     # -- set-up helpers --------------------------------------------------------------------
 
@@ -181,6 +185,15 @@ class FakeNomad:
                 return token
         return None
 
+    def _reset_file(self):
+        path = os.path.join(self.data_dir or '/nonexistent', 'server', 'acl-bootstrap-reset')
+        if not os.path.exists(path):
+            return None
+        with open(path) as handle:
+            content = handle.read().strip()
+        self.reset_files_seen.append((content, os.stat(path).st_mode & 0o777))
+        return content
+
     def route(self, method, path, body, secret):
         if path == '/v1/status/leader':
             return 200, self.leader
@@ -195,7 +208,12 @@ class FakeNomad:
             return 400, 'ACL support disabled'
         if path == '/v1/acl/bootstrap' and method == 'POST':
             if self.bootstrap_index is not None:
-                return 400, 'ACL bootstrap already done (reset index: %d)' % self.bootstrap_index
+                specified = self._reset_file()
+                if specified is None:
+                    return 400, 'ACL bootstrap already done (reset index: %d)' % self.bootstrap_index
+                if specified != str(self.bootstrap_index):
+                    return 400, ('Invalid bootstrap reset index (specified %s, reset index: %d)'
+                                 % (specified, self.bootstrap_index))
             token = self.bootstrap_with(body.get('BootstrapSecret') or str(uuid.uuid4()))
             return 200, token
         if path == '/v1/acl/token/self':

@@ -7,7 +7,7 @@ import urllib.error
 
 import pytest
 
-from ansible_collections.hardened.nomad.plugins.module_utils import _api
+from ansible_collections.hardened.nomad.plugins.module_utils import _acl, _api
 from ansible_collections.hardened.nomad.plugins.modules import acl_bootstrap
 
 SECRET = '3f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b'
@@ -37,7 +37,7 @@ def test_bootstrap_without_secret_generates_a_uuid4(run_module, fake_nomad):
     result = run_module(acl_bootstrap, {})
     assert result['changed'] is True
     sent = posts(fake_nomad)[0][2]['BootstrapSecret']
-    assert acl_bootstrap.UUID_RE.match(sent) and sent[14] == '4'
+    assert _acl.UUID_RE.match(sent) and sent[14] == '4'
     assert result['secret_id'] == sent
 
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
 
 from ansible_collections.hardened.nomad.plugins.modules import acl_token
@@ -178,27 +176,3 @@ def test_invalid_options_fail_before_any_call(run_module, nomad, bad, expected):
     result = run_module(acl_token, args(**bad))
     assert result['failed'] is True and expected in result['msg']
     assert nomad.calls == []
-
-
-@pytest.mark.parametrize('text, ns', [
-    ('720h', 720 * 3600 * 10 ** 9), ('1h30m', 5400 * 10 ** 9), ('1.5h', 5400 * 10 ** 9), ('90s', 90 * 10 ** 9),
-    ('', 0), (None, 0), ('250ms', 250 * 10 ** 6),
-])
-def test_go_durations_parse(text, ns):
-    assert acl_token.duration_ns(text) == ns
-
-
-def test_go_duration_strings_match_nomad():
-    assert acl_token.go_duration(720 * 3600 * 10 ** 9) == '720h0m0s'
-    assert acl_token.go_duration(90 * 10 ** 9) == '1m30s'
-    assert acl_token.go_duration(5 * 10 ** 9) == '5s'
-    assert acl_token.go_duration(0) is None
-
-
-def test_expiry_times_parse_with_nanoseconds_and_offsets():
-    now = datetime.datetime(2026, 6, 1, tzinfo=datetime.timezone.utc)
-    assert acl_token.is_expired(dict(ExpirationTime='2026-05-31T23:59:59.999999999Z'), now)
-    assert acl_token.is_expired(dict(ExpirationTime='2026-06-01T01:30:00+02:00'), now)  # 23:30 UTC the day before
-    assert not acl_token.is_expired(dict(ExpirationTime='2026-06-01T03:30:00+02:00'), now)
-    assert not acl_token.is_expired(dict(ExpirationTime=None), now)
-    assert not acl_token.is_expired(dict(ExpirationTime='0001-01-01T00:00:00Z'), now)
