@@ -492,10 +492,7 @@ class TokenRotation:
         return result
 
     def rotate_management(self, caller):
-        name = management_token_name()
-        if named(token_stubs(self.client), name):
-            raise ModuleFailure('a token named %s already exists, so no new management token was made: run again in '
-                                'a second. Nothing was changed; the stored management token still works' % name)
+        name = self.free_management_name()
         entry = dict(name=name, old_accessor_id=caller['AccessorID'])
         if self.check_mode:
             return entry
@@ -508,6 +505,17 @@ class TokenRotation:
                                 % (name, made['AccessorID'], self.timeout))
         entry['secret_id'] = made['SecretID']
         return entry
+
+    def free_management_name(self, attempts=3):
+        """management-<UTC time> not yet taken: a second rotation within the same second waits for the next one."""
+        for attempt in range(attempts):
+            name = management_token_name()
+            if not named(token_stubs(self.client), name):
+                return name
+            if attempt + 1 < attempts:
+                time.sleep(1.0 - (time.time() % 1.0) + 0.01)
+        raise ModuleFailure('a token named %s already exists, so no new management token was made: run again in '
+                            'a second. Nothing was changed; the stored management token still works' % name)
 
     def rotate_token(self, spec, current, retiring):
         name = spec['name']

@@ -196,11 +196,25 @@ def test_management_rotation_makes_a_checked_new_token_and_uses_it(run_module, n
 
 def test_management_name_taken_fails_without_change(run_module, nomad, monkeypatch):
     monkeypatch.setattr(_acl, 'management_token_name', lambda: 'management-20260822T101530Z')
+    waits = []
+    monkeypatch.setattr(_acl.time, 'sleep', waits.append)
     nomad.add_token('management-20260822T101530Z', type='management')
     writes = len(nomad.writes())
     result = run_module(acl_token_rotate, args(management=True))
     assert result['failed'] is True and 'run again in a second' in result['msg']
     assert len(nomad.writes()) == writes
+    assert len(waits) == 2 and all(0 < wait <= 1.01 for wait in waits)
+
+
+def test_a_second_rotation_within_the_same_second_waits_for_a_free_name(run_module, nomad, monkeypatch):
+    names = iter(['management-20260822T101530Z', 'management-20260822T101531Z'])
+    monkeypatch.setattr(_acl, 'management_token_name', lambda: next(names))
+    waits = []
+    monkeypatch.setattr(_acl.time, 'sleep', waits.append)
+    nomad.add_token('management-20260822T101530Z', type='management')
+    result = run_module(acl_token_rotate, args(management=True))
+    assert result['failed'] is False and result['management']['name'] == 'management-20260822T101531Z', result
+    assert len(waits) == 1
 
 
 def test_management_finish_deletes_the_collections_earlier_management_tokens(run_module, nomad):
