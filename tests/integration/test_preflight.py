@@ -91,6 +91,16 @@ def test_even_server_count_warns_but_passes(tmp_path):
     ({"nomad_version": 1.6}, ("node1",), "nomad_version must be a Nomad release number such as"),
     ({"nomad_version": "1.6.3", "nomad_tls_min_version": "tls13"}, ("node1",),
      "nomad_tls_min_version: tls13 needs Nomad 1.8.3 or newer, but nomad_version is 1.6.3"),
+    # 20 bytes: Nomad needs 16, 24 or 32
+    ({"nomad_gossip_key": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}, ("node1",), "nomad_gossip_key decodes to 20 bytes"),
+    ({"nomad_gossip_key": "not base64!"}, ("node1",), "nomad_gossip_key is not valid standard base64"),
+    ({"nomad_tls_renew_before_days": 400}, ("node1",),
+     "nomad_tls_renew_before_days is 400 but nomad_tls_cert_valid_days is 365"),
+    ({"nomad_tls_cert_valid_days": 20}, ("node1",), "nomad_tls_renew_before_days is 30 but nomad_tls_cert_valid_days is 20"),
+    ({"nomad_release_gpg_key": "/etc/hostname"}, ("node1",),
+     "nomad_release_gpg_key (/etc/hostname) is not an OpenPGP public key"),
+    ({"nomad_release_gpg_key": "/nonexistent/key.asc"}, ("node1",),
+     "nomad_release_gpg_key (/nonexistent/key.asc) is not a file on the controller"),
 ])
 def test_bad_input_fails_naming_the_variable(tmp_path, extra_vars, servers, message):
     # with no server the host is a client, so the play still has a host to check
@@ -99,3 +109,22 @@ def test_bad_input_fails_naming_the_variable(tmp_path, extra_vars, servers, mess
     text = run.stdout + run.stderr
     flat = " ".join(text.split())
     assert " ".join(message.split()) in flat, text[-3000:]
+
+
+def test_a_bad_value_prints_one_line_naming_it_not_the_spec(tmp_path):
+    run = run_preflight(tmp_path, {"nomad_tls_cert_valid_days": "a year", "nomad_firewall_enabled": "perhaps"},
+                        servers=("node1", "node2", "node3"))
+    assert run.returncode != 0
+    failures = [line for line in run.stdout.splitlines() if 'FAILED!' in line]
+    assert len(failures) == 3, run.stdout[-3000:]  # one per host, all stopped by the first failure
+    for line in failures:
+        assert "nomad_tls_cert_valid_days" in line and "(role tls)" in line, line
+        assert "nomad_firewall_enabled" in line and "(role firewall)" in line, line
+        assert "2 setting(s) not accepted" in line and "argument_spec" not in line, line
+    assert len(run.stdout.splitlines()) < 80, run.stdout  # validate_argument_spec printed ~970 lines
+
+
+def test_the_release_key_check_names_its_fingerprint(tmp_path):
+    run = run_preflight(tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "nomad_release_gpg_key holds " in run.stdout, run.stdout[-3000:]

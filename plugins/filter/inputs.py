@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2026, hardened.nomad contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Checks of single inputs that preflight runs on the controller, before any host changes."""
+
+from __future__ import annotations
+
+from ansible_collections.hardened.nomad.plugins.module_utils import _gossip, _release_key
+
+
+def nomad_gossip_key_problems(key, variable='nomad_gossip_key'):
+    """[] for an empty key (one is generated) or a key Nomad takes; else one sentence, never the key."""
+    if key is None or str(key) == '':
+        return []
+    try:
+        _gossip.key_size(str(key), variable)
+    except _gossip.GossipKeyError as exc:
+        return ['%s. Make one with `nomad operator gossip keyring generate` (or `openssl rand -base64 32`), or '
+                'leave %s empty and the collection generates and keeps one' % (exc, variable)]
+    return []
+
+
+def nomad_renewal_problems(renew_before_days, valid_days, renew_variable='nomad_tls_renew_before_days',
+                           valid_variable='nomad_tls_cert_valid_days'):
+    """[] when a fresh certificate is not due for renewal at once; else one sentence with both numbers."""
+    renew, valid = int(renew_before_days), int(valid_days)
+    if renew < valid:
+        return []
+    return ['%s is %d but %s is %d: a new certificate would be due for renewal the day it is made, so every run '
+            'would reissue every certificate and reload every agent. Make %s smaller than %s (default 30 of 365)'
+            % (renew_variable, renew, valid_variable, valid, renew_variable, valid_variable)]
+
+
+def nomad_release_key(path, variable='nomad_release_gpg_key'):
+    """dict(fingerprints, problems) of the release signing key file on the controller."""
+    return _release_key.inspect(str(path or ''), variable)
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            'nomad_gossip_key_problems': nomad_gossip_key_problems,
+            'nomad_renewal_problems': nomad_renewal_problems,
+            'nomad_release_key': nomad_release_key,
+        }
