@@ -21,6 +21,7 @@ SCENARIO_DIR = pathlib.Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", "."))
 SECRETS = pathlib.Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ".")) / "secrets"
 # The test bed's release and binary (tests/testbed/lib.sh, exported by env.sh).
 NOMAD_VERSION = os.environ["HARDENED_NOMAD_VERSION"]
+NOMAD_PREVIOUS_VERSION = os.environ.get("HARDENED_NOMAD_PREVIOUS_VERSION", "")
 NOMAD_BINARY = os.environ.get("NOMAD_BINARY", "")
 TLS_DIR = "/etc/nomad.d/tls"
 

@@ -113,8 +113,10 @@ def issuers_fingerprint():
 def test_site_renews_certificates_near_expiry_with_reload_only():
     """site.yml renews certificates within nomad_tls_renew_before_days; agents reload, PIDs stay."""
     pids, before = agent_pids(), serials()
-    # 400 days before expiry covers the whole 365-day validity: every cert is due.
-    run, _seconds, failures, calls = rotate("site.yml", "-e", "nomad_tls_renew_before_days=400")
+    # 400 days before expiry covers the whole 365-day validity: every cert is due
+    # (and the new ones, valid 401 days, are not).
+    run, _seconds, failures, calls = rotate("site.yml", "-e", "nomad_tls_renew_before_days=400",
+                                            "-e", "nomad_tls_cert_valid_days=401")
     assert_succeeded(run)
     after = serials()
     assert all(after[name] != before[name] for name in NODES), (before, after)
@@ -271,6 +273,81 @@ def test_acl_bootstrap_reset_after_a_lost_management_token(tmp_path):
 
 
 # ---------------------------------------------------------------- afterwards
+
+
+# ---------------------------------------------------------------- version change
+
+
+class RestartProbe(Probe):
+    """The Probe, keeping (time, address, ok, detail) of every call."""
+
+    def __init__(self, addresses):
+        super().__init__(addresses)
+        self.log = []
+
+    def run(self):
+        while not self.stopping.is_set():
+            address = self.addresses[self.calls % len(self.addresses)]
+            self.calls += 1
+            moment = time.time()
+            try:
+                status, body = call(address, "/v1/jobs", secret("tokens/management.token"))
+                self.log.append((moment, address, status == 200, f"HTTP {status} {body[:120]}"))
+            except Exception as error:  # every failure counts, whatever its kind
+                self.log.append((moment, address, False, f"{type(error).__name__}: {error}"))
+            self.stopping.wait(0.5)
+
+
+def stops_since(name, since):
+    """Epoch times at which systemd began stopping the agent on that node."""
+    out = node(name).run(f"journalctl -u nomad --no-pager -o short-unix --since @{int(since)} "
+                         "| grep -E 'Stopping (nomad|HashiCorp Nomad)'").stdout
+    return [float(line.split()[0]) for line in out.splitlines() if line.strip()]
+
+
+def to_restarting_server(entry, stops, log):
+    """True when the call went to a server that had stopped and had not answered since."""
+    moment, address, _ok, _detail = entry
+    stopped = [t for t in stops.get(address, []) if t <= moment]
+    if not stopped:
+        return False
+    return not any(ok and a == address and stopped[-1] < m < moment for m, a, ok, _d in log)
+
+
+def change_version(version):
+    """site.yml with another nomad_version under the probe; returns (run, log, stops by address)."""
+    probe = RestartProbe(server_addresses())
+    started = time.time()
+    probe.start()
+    time.sleep(2)
+    run = playbook("site.yml", "-e", f"nomad_version={version}")
+    time.sleep(2)
+    probe.stop()
+    stops = {testlib.address(name): stops_since(name, started) for name in SERVERS}
+    return run, probe.log, stops
+
+
+@pytest.mark.parametrize("version", [testlib.NOMAD_PREVIOUS_VERSION, testlib.NOMAD_VERSION])
+def test_version_change_restarts_followers_first_and_never_fails_a_call_to_the_other_servers(version):
+    leader_before = call(server_addresses()[0], "/v1/status/leader", secret("tokens/management.token"))[1]
+    run, log, stops = change_version(version)
+    assert_succeeded(run)
+    failed = [entry for entry in log if not entry[2]]
+    to_others = [entry for entry in failed if not to_restarting_server(entry, stops, log)]
+    print(f"\nVERSION CHANGE to {version}: probe failed/total = {len(failed)}/{len(log)} round-robin "
+          f"(as through a load balancer without health checks); {len(to_others)} failed calls to servers not "
+          f"being restarted")
+    for entry in failed[:12]:
+        print(f"  {entry[0]:.1f} {entry[1]}: {entry[3]}")
+    assert all(len(times) == 1 for times in stops.values()), stops  # each server restarted once
+    order = sorted(stops, key=lambda address: stops[address][0])
+    assert order[-1] == json.loads(leader_before).rsplit(":", 1)[0], (order, leader_before)  # the leader last
+    assert to_others == [], to_others
+    for name in NODES:
+        assert node(name).run("nomad version").stdout.startswith(f"Nomad v{version}")
+        assert node(name).run("systemctl is-failed nomad").stdout.strip() == "active"
+        result = node(name).run("systemctl show -p Result --value nomad").stdout.strip()
+        assert result == "success", (name, result)
 
 
 def test_site_yml_after_all_rotations_changes_nothing():

@@ -116,6 +116,9 @@ class FakeNomad:
         self.peers = ['10.0.0.11:4647', '10.0.0.12:4647', '10.0.0.13:4647']
         # /v1/nodes (node stubs: Name, Status); each list is answered once, the last one ever after.
         self.node_lists = [[]]
+        # /v1/operator/autopilot/health servers (Name, Healthy, Voter), as Nomad 1.6 answers; each list once, the
+        # last one ever after.
+        self.autopilot = [[dict(Name='s%d.global' % n, Healthy=True, Voter=True) for n in (1, 2, 3)]]
         # The leader's <data_dir>: a bootstrap after the first one reads <data_dir>/server/acl-bootstrap-reset
         # like Nomad does; reset_files_seen holds (content, mode) of each reset file read.
         self.data_dir = None
@@ -223,6 +226,9 @@ class FakeNomad:
             return 200, token
         if not self._management(secret):
             return 403, 'Permission denied'
+        if path == '/v1/operator/autopilot/health' and method == 'GET':
+            servers = self.autopilot.pop(0) if len(self.autopilot) > 1 else self.autopilot[0]
+            return 200, dict(Healthy=all(s['Healthy'] for s in servers), Servers=servers)
         if path == '/v1/nodes' and method == 'GET':
             return 200, self.node_lists.pop(0) if len(self.node_lists) > 1 else self.node_lists[0]
 
