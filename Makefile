@@ -10,18 +10,27 @@ COLLECTIONS := $(CACHE)/collections
 TESTBED     := $(CURDIR)/tests/testbed
 SCENARIOS   := default release_verification cluster rotation
 
+# The ansible-core minors that sanity and the unit tests run on (one only: make sanity units CORES=2.19).
+# The newest is .venv's (requirements-dev.txt); each older one has a venv of its own, cached like
+# .venv, with only what those tests need (tests/requirements/core-<minor>.txt).
+CORES       := 2.17 2.18 2.19
+NEWEST_CORE := 2.19
+core_venv    = $(if $(filter $(NEWEST_CORE),$(1)),$(VENV),$(CACHE)/venvs/core-$(1))
+CORE_VENVS  := $(foreach core,$(CORES),$(core)=$(call core_venv,$(core)))
+
 export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR := false
 export PY_COLORS := 0
 export MOLECULE_NO_LOG := false
 
-.PHONY: help setup venv collection host-packages docker image nomad mirror \
+.PHONY: help setup venv venvs collection host-packages docker image nomad mirror \
         test lint sanity units packaging integration molecule demo demo-clean bench clean
 
 help:
 	@echo "make demo   - build the test bed and bring up Nomad with the collection"
 	@echo "make test   - lint, sanity, unit, integration and every molecule scenario"
+	@echo "make sanity units CORES=2.19 - sanity and unit tests on one ansible-core only (default: $(CORES))"
 	@echo "make setup  - only the (cached) test bed: venv, docker, image, Nomad build, mirror"
 	@echo "make bench  - converge timings of site.yml (cold, warm, check, 4/6/9 nodes) into docs/benchmarks.md"
 
@@ -34,6 +43,21 @@ $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
+
+# .venv and each older core's venv.
+venvs: venv $(foreach core,$(CORES),$(call core_venv,$(core))/.installed)
+$(CACHE)/venvs/core-%/.installed: tests/requirements/core-%.txt | venv
+	python3 -m venv $(@D)
+	$(@D)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+# $(call each_core,WHAT,COMMAND): COMMAND once per core, that core's venv first on PATH; timed.
+each_core = @set -e; for pair in $(CORE_VENVS); do \
+	  core=$${pair%%=*}; start=$$SECONDS; \
+	  echo "=== $(1) on ansible-core $$core"; \
+	  PATH=$${pair\#*=}/bin:$$PATH $(2); \
+	  echo "=== $(1) on ansible-core $$core: $$((SECONDS - start))s"; \
+	done
 
 # Ansible finds the collection as hardened.nomad through this link to the repo root.
 collection:
@@ -64,11 +88,11 @@ lint: venv collection
 	yamllint --strict .
 	ansible-lint --profile production
 
-sanity: venv
-	bash $(TESTBED)/sanity.sh
+sanity: venvs
+	$(call each_core,sanity,bash $(TESTBED)/sanity.sh)
 
-units: venv collection
-	pytest tests/unit -q
+units: venvs collection
+	$(call each_core,units,pytest tests/unit -q)
 
 # The tarball (built from a copy salted with secrets) and the documented install ways.
 packaging: venv
