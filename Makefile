@@ -8,7 +8,7 @@ VENV        := $(CURDIR)/.venv
 CACHE       := $(CURDIR)/.cache
 COLLECTIONS := $(CACHE)/collections
 TESTBED     := $(CURDIR)/tests/testbed
-SCENARIOS   := default release_verification cluster rotation
+SCENARIOS   := default check_mode release_verification cluster rotation
 
 export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
