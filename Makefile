@@ -8,7 +8,7 @@ VENV        := $(CURDIR)/.venv
 CACHE       := $(CURDIR)/.cache
 COLLECTIONS := $(CACHE)/collections
 TESTBED     := $(CURDIR)/tests/testbed
-SCENARIOS   := default release_verification cluster rotation
+SCENARIOS   := default check_mode release_verification cluster rotation
 
 # The ansible-core minors that sanity and the unit tests run on (one only: make sanity units CORES=2.19).
 # The newest is .venv's (requirements-dev.txt); each older one has a venv of its own, cached like

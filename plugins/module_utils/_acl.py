@@ -236,9 +236,16 @@ class NomadACLObject:
 
     def _apply(self):
         check_mode = self.module.check_mode
-        existing = self.read()
+        # Check mode before the run's TLS files exist: the cluster it sets up has no ACL objects yet.
+        pending = self.module.pending_connection_files()
+        existing = None if pending else self.read()
         before = self.view(existing) if existing is not None else {}
+        result = self._decide(check_mode, existing, before)
+        if pending:
+            result['msg'] = self.module.prediction_note(pending)
+        return result
 
+    def _decide(self, check_mode, existing, before):
         if self.params['state'] == 'absent':
             if existing is None:
                 return self._result(False, None, before, {})

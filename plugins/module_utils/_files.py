@@ -29,6 +29,18 @@ def read_file_if_exists(path):
         return None
 
 
+def missing_directory(path, check_mode=False):
+    """The directory of ``path`` when it does not exist, else None.
+
+    Always None in check mode: an earlier task of the same run may only have pretended to
+    create the directory (the file is then predicted as new).
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    if check_mode or os.path.isdir(directory):
+        return None
+    return directory
+
+
 def write_file_atomic(path, data, mode=0o600, uid=-1, gid=-1, check=None):
     """Replace ``path`` by ``data`` through a temp file in the same directory.
 

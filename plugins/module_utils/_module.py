@@ -19,11 +19,17 @@ on first use, and is the one place where a failure becomes ``fail_json``::
         node = module.client.get('/v1/node/' + path_quote(module.params['name']))
         ...
         raise ModuleFailure('what went wrong and how to fix it', extra_return_value=...)
+
+Check mode on hosts never converged: the TLS files the run would install are not there (check mode
+wrote none), so no agent answers yet. ``pending_connection_files()`` names them; a module then
+predicts its change from its options alone (a cluster this run sets up starts empty) and says so
+in its result with ``prediction_note()``, without calling Nomad.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -54,6 +60,22 @@ class NomadModule(AnsibleModule):
         if self._client is None:
             self._client = NomadClient.from_params(self.params)
         return self._client
+
+    def pending_connection_files(self):
+        """In check mode, the connection files (ca_file, client_cert, client_key) that do not exist yet.
+
+        Always empty outside check mode: a missing file is then an error the client reports.
+        """
+        if not self.check_mode:
+            return []
+        return [self.params[option] for option in ('ca_file', 'client_cert', 'client_key')
+                if self.params.get(option) and not os.path.exists(self.params[option])]
+
+    @staticmethod
+    def prediction_note(pending):
+        """The msg of a result predicted because the files in ``pending`` do not exist yet."""
+        return ('check mode: %s not there yet (an earlier task of this run installs it), so Nomad was not asked; '
+                'predicted for a new cluster' % ', '.join(pending))
 
     def scrub(self, text):
         """Remove what must not be shown from a failure message. Modules holding secrets that

@@ -47,6 +47,8 @@ attributes:
     platforms: posix
   check_mode:
     support: full
+    details: When O(ca_file), O(client_cert) or O(client_key) does not exist yet (on hosts never converged,
+      check mode did not install them), Nomad is not called and the policy is taken as absent (a new cluster has none).
   diff_mode:
     support: full
     details: Shows name, description and rules before and after.

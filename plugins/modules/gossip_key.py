@@ -91,7 +91,8 @@ attributes:
     platforms: posix
   check_mode:
     support: full
-    details: Validates and predicts C(changed) without writing or removing a file.
+    details: Validates and predicts C(changed) without writing or removing a file; the directory of O(path)
+      need not exist yet (an earlier task of the run makes it).
   diff_mode:
     support: none
 notes:
@@ -197,15 +198,15 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, remove_values
 
-from ansible_collections.hardened.nomad.plugins.module_utils._files import FileWriteError, write_file_atomic
+from ansible_collections.hardened.nomad.plugins.module_utils._files import FileWriteError, missing_directory, write_file_atomic
 from ansible_collections.hardened.nomad.plugins.module_utils._gossip import (
     NEXT_SUFFIX, GossipKeyError, choose_next, fingerprint, generate_key, key_file_data, key_size, read_key_file)
 
 
 def keep(module, path, key):
-    """Write the key file (0600), unless in check mode (its directory must exist in both)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
+    """Write the key file (0600), unless in check mode (where its directory need not exist yet)."""
+    directory = missing_directory(path, module.check_mode)
+    if directory:
         raise GossipKeyError('the directory %s of path %s does not exist' % (directory, path))
     if not module.check_mode:
         write_file_atomic(path, key_file_data(key))

@@ -117,6 +117,8 @@ attributes:
   check_mode:
     support: full
     details: Predicts that a missing CA would be created, or that a rotation step would change something, without writing.
+      A CA that would be created is made in memory only and its certificate returned, so that later tasks can
+      predict the files they would write with it; its directory need not exist yet.
   diff_mode:
     support: none
 notes:
@@ -170,8 +172,8 @@ EXAMPLES = r"""
 RETURN = r"""
 certificate:
   description:
-    - The CA certificate in O(cert_path) (the signing CA) in PEM. Not returned in check mode when the
-      CA would be created.
+    - The CA certificate in O(cert_path) (the signing CA) in PEM. In check mode, when the CA would be
+      created, the certificate of a CA made in memory only (a real run makes another one).
     - After O(state=promote) it is the former next CA; in check mode it is the CA as it is now.
   returned: success
   type: str
@@ -222,7 +224,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hardened.nomad.plugins.module_utils import _pki
-from ansible_collections.hardened.nomad.plugins.module_utils._files import write_file_atomic
+from ansible_collections.hardened.nomad.plugins.module_utils._files import missing_directory, write_file_atomic
 
 
 def ca_facts(cert):
@@ -289,16 +291,17 @@ def present(module, rotation):
                             % (present_path, absent_path))
     make = new_ca_maker(module.params)
     for path in (key_path, cert_path):
-        directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory):
+        directory = missing_directory(path, module.check_mode)
+        if directory:
             raise _pki.PKIError('the directory %s of %s does not exist' % (directory, path))
     if rotation.phase() != 'none':
         raise _pki.PKIError('there is no CA in %s while a CA rotation is under way (%s or %s exists): run '
                             'playbooks/rotate_ca.yml again to finish it; making a new CA here would break the cluster'
                             % (rotation.directory, rotation.next_dir, rotation.previous_dir))
-    if module.check_mode:
-        return dict(changed=True, created=True)
     key, cert = make()
+    if module.check_mode:
+        # Made in memory only, so that later tasks can predict the files they would write with it.
+        return dict(changed=True, created=True, **ca_facts(cert))
     # Key first: a crash in between leaves "only the key", which the next run reports, and
     # never a certificate whose key is lost.
     write_file_atomic(key_path, _pki.private_key_pem(key), 0o600)

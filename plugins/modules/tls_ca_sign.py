@@ -80,7 +80,9 @@ attributes:
     platforms: posix
   check_mode:
     support: full
-    details: Checks the request and reports C(changed=true) without signing; no RV(certificate).
+    details: Checks the request and reports C(changed=true) without signing; no RV(certificate). When
+      neither CA file exists yet (an earlier task of the run would make the CA), only the request is
+      checked, and RV(ca_certificate) is not returned.
   diff_mode:
     support: none
 notes:
@@ -126,9 +128,11 @@ not_after:
   type: str
 ca_certificate:
   description: The CA certificate in PEM, to install next to the node certificate.
-  returned: success
+  returned: success, except in check mode before the CA exists
   type: str
 """
+
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -191,6 +195,11 @@ def main():
         common_name = _pki.role_name(params['role'], params['region'])
         allowed_dns, allowed_ips = _pki.allowed_names(params['role'], params['region'],
                                                       params['dns_names'], params['ip_addresses'])
+        if module.check_mode and not any(os.path.exists(params[path]) for path in ('ca_cert_path', 'ca_key_path')):
+            checked_request(params, allowed_dns, allowed_ips)
+            module.exit_json(changed=True, msg='check mode: there is no CA in %s yet (an earlier task of this run '
+                                               'makes it); the request was checked and would be signed'
+                                               % params['ca_cert_path'])
         ca_cert, ca_key = load_ca(params)
         public_key = checked_request(params, allowed_dns, allowed_ips)
         outside = _pki.name_constraint_violations(ca_cert, allowed_dns, allowed_ips)

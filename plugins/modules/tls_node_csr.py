@@ -110,7 +110,8 @@ attributes:
   check_mode:
     support: full
     details: Writes nothing. When the key does not exist yet (or O(regenerate=true)), returns
-      RV(certificate_needed=true) and no RV(csr). With O(state=promote) it predicts the swap.
+      RV(certificate_needed=true) and no RV(csr); the key's directory, O(owner) and O(group) need not
+      exist yet (an earlier task of the run makes them). With O(state=promote) it predicts the swap.
   diff_mode:
     support: none
 notes:
@@ -198,23 +199,29 @@ import pwd
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hardened.nomad.plugins.module_utils import _pki
-from ansible_collections.hardened.nomad.plugins.module_utils._files import read_file, write_file_atomic
+from ansible_collections.hardened.nomad.plugins.module_utils._files import missing_directory, read_file, write_file_atomic
 
 
 def uid_gid(module):
-    """Numeric owner and group for new files (-1 = leave as is), failing clearly on unknown names."""
+    """Numeric owner and group for new files (-1 = leave as is), failing clearly on unknown names.
+
+    In check mode an unknown name is taken as -1: an earlier task of the run may only have
+    pretended to create the user (check mode writes no key, so none gets an owner).
+    """
     uid = gid = -1
     owner, group = module.params['owner'], module.params['group']
     if owner is not None:
         try:
             uid = int(owner) if owner.isdigit() else pwd.getpwnam(owner).pw_uid
         except KeyError:
-            raise _pki.PKIError('owner %s does not exist on this node' % owner)
+            if not module.check_mode:
+                raise _pki.PKIError('owner %s does not exist on this node' % owner)
     if group is not None:
         try:
             gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
         except KeyError:
-            raise _pki.PKIError('group %s does not exist on this node' % group)
+            if not module.check_mode:
+                raise _pki.PKIError('group %s does not exist on this node' % group)
     return uid, gid
 
 
@@ -261,8 +268,8 @@ def ensure_key(module, key_path, uid, gid):
         if module.params['group'] is not None:
             changed = module.set_group_if_different(key_path, module.params['group'], changed)
         return key, False, changed
-    directory = os.path.dirname(os.path.abspath(key_path))
-    if not os.path.isdir(directory):
+    directory = missing_directory(key_path, module.check_mode)
+    if directory:
         raise _pki.PKIError('the directory %s of key_path %s does not exist' % (directory, key_path))
     if module.check_mode:
         return None, True, True

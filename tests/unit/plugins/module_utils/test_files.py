@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from ansible_collections.hardened.nomad.plugins.module_utils._files import (
-    FileWriteError, read_file_if_exists, write_file_atomic)
+    FileWriteError, missing_directory, read_file_if_exists, write_file_atomic)
 
 
 def test_writes_with_mode_and_leaves_no_temp_file(tmp_path):
@@ -44,3 +44,10 @@ def test_read_file_if_exists(tmp_path):
     assert read_file_if_exists(str(tmp_path / 'absent')) is None
     (tmp_path / 'present').write_bytes(b'x')
     assert read_file_if_exists(str(tmp_path / 'present')) == b'x'
+
+
+def test_missing_directory_names_it_except_in_check_mode(tmp_path):
+    assert missing_directory(str(tmp_path / 'file')) is None
+    assert missing_directory(str(tmp_path / 'nowhere' / 'file')) == str(tmp_path / 'nowhere')
+    # In check mode an earlier task may only have pretended to make it.
+    assert missing_directory(str(tmp_path / 'nowhere' / 'file'), check_mode=True) is None

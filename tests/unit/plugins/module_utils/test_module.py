@@ -68,3 +68,20 @@ def test_a_bad_address_fails_on_first_use_of_the_client(run_module):
 
     result = run_module(module_with(operation), dict(address='127.0.0.1:4646'))
     assert result['failed'] and 'is not a URL like https://127.0.0.1:4646' in result['msg']
+
+
+def test_pending_connection_files_are_the_missing_ones_in_check_mode(run_module, tmp_path):
+    present = tmp_path / 'agent.pem'
+    present.write_text('x')
+    files = dict(ca_file=str(tmp_path / 'ca.pem'), client_cert=str(present), client_key=str(tmp_path / 'agent-key.pem'))
+
+    def operation(module):
+        return dict(changed=False, pending=module.pending_connection_files(),
+                    note=module.prediction_note(module.pending_connection_files()))
+
+    checked = run_module(module_with(operation), files, check_mode=True)
+    assert checked['pending'] == [str(tmp_path / 'ca.pem'), str(tmp_path / 'agent-key.pem')]
+    assert checked['note'].startswith('check mode: %s, %s not there yet' % tuple(checked['pending']))
+    # Outside check mode a missing file is the client's error, never a prediction.
+    assert run_module(module_with(operation), files)['pending'] == []
+    assert run_module(module_with(operation), {}, check_mode=True)['pending'] == []

@@ -183,3 +183,20 @@ def test_connection_options_come_from_the_environment(run_module, fake_nomad, mo
     assert result['changed'] is True
     assert fake_nomad.urls[0] == 'https://nomad.example:4646/v1/status/leader'
     assert fake_nomad.requests_seen[0]['timeout'] == 3
+
+
+def test_check_mode_before_the_tls_files_exist_predicts_without_calling(run_module, fake_nomad, tmp_path):
+    # Check mode on hosts never converged: no CA file, and no secret file yet (an empty secret).
+    missing = dict(ca_file=str(tmp_path / 'tls' / 'ca.pem'))
+    for secret in ('', SECRET):
+        result = run_module(acl_bootstrap, dict(missing, bootstrap_secret=secret), check_mode=True)
+        assert result['failed'] is False and result['changed'] is True and 'secret_id' not in result
+        assert str(tmp_path / 'tls' / 'ca.pem') in result['msg']
+    assert fake_nomad.calls == []
+    # A secret that is given is still checked, and outside check mode nothing is predicted.
+    bad = run_module(acl_bootstrap, dict(missing, bootstrap_secret='not-a-uuid'), check_mode=True)
+    assert bad['failed'] is True and 'must be a UUID' in bad['msg']
+    real = run_module(acl_bootstrap, dict(missing, bootstrap_secret=''))
+    assert real['failed'] is True and 'must be a UUID' in real['msg']
+    real = run_module(acl_bootstrap, dict(missing, bootstrap_secret=SECRET))
+    assert real['failed'] is True and 'does not exist' in real['msg']

@@ -116,3 +116,25 @@ def test_nomads_rule_errors_are_passed_on(run_module, nomad, monkeypatch):
         else original(method, path, body, secret)))
     result = run_module(acl_policy, args(rules='nod { }'))
     assert result['failed'] is True and 'HTTP 400' in result['msg'] and 'failed to parse rules' in result['msg']
+
+
+def test_check_mode_before_the_tls_files_exist_predicts_without_calling(run_module, fake_nomad, tmp_path):
+    # Check mode on hosts never converged: no CA file yet, no agent; a new cluster has no policies.
+    missing = dict(ca_file=str(tmp_path / 'tls' / 'ca.pem'))
+    created = run_module(acl_policy, args(**missing), check_mode=True, diff=True)
+    assert created['failed'] is False and created['changed'] is True
+    assert created['diff'] == dict(before={}, after=dict(name='readonly', description='read only', rules=RULES.rstrip()))
+    assert str(tmp_path / 'tls' / 'ca.pem') in created['msg']
+    removed = run_module(acl_policy, dict(args(**missing), name='anonymous', state='absent'), check_mode=True)
+    assert removed['failed'] is False and removed['changed'] is False
+    assert fake_nomad.calls == []
+    # Outside check mode the missing file is an error.
+    failed = run_module(acl_policy, args(**missing))
+    assert failed['failed'] is True and 'does not exist' in failed['msg']
+
+
+def test_check_mode_with_the_tls_files_in_place_asks_nomad(run_module, nomad, ca):
+    nomad.add_policy('readonly', RULES, 'read only')
+    result = run_module(acl_policy, args(ca_file=str(ca.cert_path)), check_mode=True)
+    assert result['changed'] is False and 'msg' not in result
+    assert nomad.calls

@@ -176,3 +176,17 @@ def test_invalid_options_fail_before_any_call(run_module, nomad, bad, expected):
     result = run_module(acl_token, args(**bad))
     assert result['failed'] is True and expected in result['msg']
     assert nomad.calls == []
+
+
+def test_check_mode_before_the_tls_files_exist_predicts_without_calling(run_module, fake_nomad, tmp_path):
+    # Check mode on hosts never converged: no client certificate yet; a new cluster has no tokens.
+    missing = dict(client_cert=str(tmp_path / 'tls' / 'agent.pem'), client_key=str(tmp_path / 'tls' / 'agent-key.pem'))
+    created = run_module(acl_token, args(**missing), check_mode=True, diff=True)
+    assert created['failed'] is False and created['changed'] is True and 'secret_id' not in created
+    assert created['diff']['before'] == {} and created['diff']['after']['name'] == 'monitoring'
+    removed = run_module(acl_token, dict(args(**missing), state='absent'), check_mode=True)
+    assert removed['changed'] is False
+    assert fake_nomad.calls == []
+    # The options are still checked.
+    refused = run_module(acl_token, args(policies=[], **missing), check_mode=True)
+    assert refused['failed'] is True and 'policies are required' in refused['msg']

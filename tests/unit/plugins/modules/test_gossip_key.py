@@ -143,6 +143,14 @@ def test_check_mode_predicts_creation_without_writing(run_module, tmp_path):
     assert not path.exists()
 
 
+def test_check_mode_predicts_creation_in_a_directory_not_made_yet(run_module, tmp_path):
+    # Check mode on a new controller: the secrets directory is only predicted too.
+    path = tmp_path / 'secrets' / 'gossip.key'
+    result = run_module(gossip_key, dict(path=str(path)), check_mode=True)
+    assert result['failed'] is False and result['changed'] is True
+    assert os.listdir(tmp_path) == []
+
+
 def test_check_mode_predicts_forced_replacement_without_writing(run_module, tmp_path):
     path = tmp_path / 'gossip.key'
     path.write_text(KEY_32 + '\n')

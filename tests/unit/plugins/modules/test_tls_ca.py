@@ -163,6 +163,19 @@ def test_check_mode_predicts_creation_without_writing(run_module, tmp_path):
     result = run_module(tls_ca, ca_args(tmp_path), check_mode=True)
     assert result['changed'] is True and result['created'] is True
     assert os.listdir(tmp_path) == []
+    # The certificate of a CA made in memory only, for the tasks that predict what they would write with it.
+    cert = x509.load_pem_x509_certificate(result['certificate'].encode())
+    assert cert.subject.rfc4514_string() == 'CN=Nomad Agent CA'
+    assert result['fingerprint_sha256'] == _pki.fingerprint_sha256(cert)
+
+
+def test_check_mode_predicts_creation_in_a_directory_not_made_yet(run_module, tmp_path):
+    # Check mode on a new controller: the task that makes the secrets directory only pretended to.
+    args = dict(key_path=str(tmp_path / 'secrets' / 'ca' / 'ca-key.pem'), cert_path=str(tmp_path / 'secrets' / 'ca' / 'ca.pem'))
+    result = run_module(tls_ca, args, check_mode=True)
+    assert result['failed'] is False and result['changed'] is True and result['created'] is True
+    assert 'certificate' in result
+    assert os.listdir(tmp_path) == []
 
 
 def test_check_mode_on_existing_ca_is_unchanged(run_module, tmp_path):

@@ -198,6 +198,27 @@ def test_check_mode_checks_but_does_not_sign(run_module, ca):
     assert refused['failed'] is True
 
 
+def test_check_mode_before_the_ca_exists_predicts_the_signature(run_module, tmp_path):
+    # Check mode on a new controller: tls_ca only predicted the CA, so neither file is there.
+    missing = dict(ca_cert_path=str(tmp_path / 'ca' / 'ca.pem'), ca_key_path=str(tmp_path / 'ca' / 'ca-key.pem'))
+    args = dict(csr=make_csr(**SERVER_CSR_NAMES), role='server', **missing)
+    result = run_module(tls_ca_sign, args, check_mode=True)
+    assert result['failed'] is False and result['changed'] is True
+    assert 'certificate' not in result and 'ca_certificate' not in result
+    assert 'no CA in' in result['msg']
+    # the request is still checked
+    refused = run_module(tls_ca_sign, dict(args, csr=make_csr(dns=['x.example.org'])), check_mode=True)
+    assert refused['failed'] is True and 'x.example.org' in refused['msg']
+    # and outside check mode a missing CA stays an error
+    assert run_module(tls_ca_sign, args)['failed'] is True
+
+
+def test_check_mode_with_half_a_ca_is_still_an_error(run_module, ca, tmp_path):
+    result = run_module(tls_ca_sign, sign_args(ca, make_csr(**SERVER_CSR_NAMES), ca_key_path=str(tmp_path / 'missing.pem')),
+                        check_mode=True)
+    assert result['failed'] is True and 'missing.pem' in result['msg']
+
+
 def test_csr_from_tls_node_csr_is_accepted(run_module, ca, tmp_path):
     from ansible_collections.hardened.nomad.plugins.modules import tls_node_csr
     node = run_module(tls_node_csr, dict(key_path=str(tmp_path / 'k.pem'), cert_path=str(tmp_path / 'c.pem'),

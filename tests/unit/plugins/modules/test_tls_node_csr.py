@@ -248,6 +248,17 @@ def test_missing_key_directory_fails_clearly(run_module, node, ca):
     assert result['failed'] is True and 'does not exist' in result['msg']
 
 
+def test_check_mode_on_a_new_node_predicts_the_key(run_module, node, ca):
+    # Check mode on a node never converged: the TLS directory and the nomad user are not there yet.
+    result = run_module(tls_node_csr, args(node, ca, key_path=str(node / 'tls' / 'agent-key.pem'),
+                                           cert_path=str(node / 'tls' / 'agent.pem'),
+                                           owner='no-such-user-xyz', group='no-such-group-xyz'), check_mode=True)
+    assert result['failed'] is False
+    assert result['changed'] is True and result['certificate_needed'] is True and result['key_created'] is True
+    assert 'csr' not in result
+    assert os.listdir(node) == []
+
+
 def test_ca_is_required_and_exclusive(run_module, node, ca):
     no_ca = args(node, ca)
     del no_ca['ca_certificate']
