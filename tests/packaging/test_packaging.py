@@ -48,11 +48,15 @@ SALT = {
     '.ansible/collections/x': 'salt\n',
     'tests/output/junit.xml': '<x/>\n',
     'hardened-nomad-0.0.1.tar.gz': 'salt\n',
+    # the example inventory used from the checkout: its secrets dir and a vault made there
+    'examples/inventory/nomad-secrets/tokens/management.token': 'salt\n',
+    'examples/inventory/group_vars/all/vault.yml': '$ANSIBLE_VAULT;1.1;AES256\nsalt\n',
 }
 MUST_SHIP = ['README.md', 'LICENSE', 'meta/runtime.yml', 'playbooks/site.yml',
              'roles/agent/tasks/main.yml', 'roles/install/files/hashicorp-release.asc',
              'plugins/modules/agent_health.py', 'plugins/module_utils/_versions.py', 'plugins/filter/versions.py',
-             'docs/versions.md']
+             'docs/versions.md', 'examples/README.md', 'examples/inventory/hosts.yml',
+             'examples/inventory/group_vars/all/main.yml', 'examples/inventory/group_vars/all/vault.yml.example']
 
 
 def run(args, cwd=None, env=None):
@@ -203,3 +207,4 @@ def test_the_readme_installs_the_tarball_of_this_version():
     with open(os.path.join(ROOT, 'README.md'), encoding='utf-8') as f:
         named = set(re.findall(r'hardened-nomad-(\S+?)\.tar\.gz', f.read()))
     assert named == {version()}, named
+
