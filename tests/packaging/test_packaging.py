@@ -13,6 +13,7 @@ and the README installs the tarball of that version.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shutil
@@ -23,6 +24,7 @@ import uuid
 
 import pytest
 import yaml
+from markdown_it import MarkdownIt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -208,3 +210,18 @@ def test_the_readme_installs_the_tarball_of_this_version():
         named = set(re.findall(r'hardened-nomad-(\S+?)\.tar\.gz', f.read()))
     assert named == {version()}, named
 
+
+@pytest.mark.parametrize('page', ['README.md', 'examples/README.md'] + sorted(
+    os.path.relpath(path, ROOT) for path in glob.glob(os.path.join(ROOT, 'docs', '*.md'))
+    + glob.glob(os.path.join(ROOT, 'roles', '*', 'README.md'))))
+def test_every_table_row_renders_inside_a_table(page):
+    # A blank line inside a table ends it: the rows after it render as a paragraph of pipes.
+    with open(os.path.join(ROOT, page), encoding='utf-8') as f:
+        text = f.read()
+    rendered = set()
+    for token in MarkdownIt('commonmark').enable('table').parse(text):
+        if token.type in ('table_open', 'fence', 'code_block') and token.map:
+            rendered.update(range(*token.map))
+    stray = [number + 1 for number, line in enumerate(text.splitlines())
+             if line.lstrip().startswith('|') and number not in rendered]
+    assert stray == [], '%s: lines %s look like table rows but are in no table' % (page, stray)
