@@ -10,7 +10,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: acl_bootstrap
 short_description: Bootstrap Nomad's ACL system idempotently, or reset the bootstrap on the leader
-version_added: 1.0.0
+version_added: 0.2.0
 description:
   - With O(state=present), waits for the cluster to elect a leader, then bootstraps the ACL system
     with C(POST /v1/acl/bootstrap) and returns the initial management token.

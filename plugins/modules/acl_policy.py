@@ -10,7 +10,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: acl_policy
 short_description: Manage a Nomad ACL policy
-version_added: 1.0.0
+version_added: 0.2.0
 description:
   - Creates, updates or deletes a Nomad ACL policy through the HTTP API.
   - The description and the rules are compared before writing (trailing white space ignored), so

@@ -10,7 +10,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: acl_token
 short_description: Manage a Nomad ACL token, found by its name
-version_added: 1.0.0
+version_added: 0.2.0
 description:
   - Creates, updates or deletes a Nomad ACL token through the HTTP API.
   - Nomad identifies tokens by accessor ID only; this module finds the token by its O(name).

@@ -10,7 +10,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: acl_token_rotate
 short_description: Give Nomad ACL tokens new secrets in two steps, never leaving a stored secret that does not work
-version_added: 1.0.0
+version_added: 0.2.0
 description:
   - A rotation is two calls with the storing of the new secrets in between, so that the stored
     secret works at every moment.

@@ -10,7 +10,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: agent_health
 short_description: Wait until a Nomad agent is healthy, the cluster has a leader and every server, and clients are ready
-version_added: 1.0.0
+version_added: 0.2.0
 description:
   - Polls C(GET /v1/agent/health) until the agent answers 200.
   - With O(servers), also polls C(GET /v1/status/peers) until that many servers are raft peers and

@@ -10,7 +10,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: gossip_key
 short_description: Make, validate and keep the gossip encryption key of Nomad servers, and choose the next one
-version_added: 1.0.0
+version_added: 0.2.0
 description:
   - Makes a 32-byte key in standard base64 (44 characters with C(+), C(/) and C(=)), which is what
     Nomad's C(server.encrypt) expects, or validates a given O(key).

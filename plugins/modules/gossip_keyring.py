@@ -10,7 +10,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: gossip_keyring
 short_description: Manage the gossip (Serf) encryption keyring of the Nomad servers
-version_added: 1.0.0
+version_added: 0.2.0
 description:
   - Installs, makes primary, removes or lists the keys that Nomad servers use to encrypt their
     gossip, through the keyring API of one server agent (C(/v1/agent/keyring/*)). That agent sends

@@ -10,7 +10,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: text_file
 short_description: Put a small text file in place with one module run (compare, validate, replace)
-version_added: 1.0.0
+version_added: 0.2.0
 description:
   - Writes O(content) to O(path) when the file differs, and sets its owner, group and mode.
   - Does in one module run what M(ansible.builtin.copy) with C(content) or M(ansible.builtin.template)

@@ -10,7 +10,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: tls_ca
 short_description: Create or load the private CA of a Nomad cluster, and rotate it
-version_added: 1.0.0
+version_added: 0.2.0
 description:
   - Creates a private certificate authority for Nomad's mutual TLS (an ECDSA P-256 key and a
     self-signed certificate), or loads the existing one.

@@ -10,7 +10,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: tls_ca_sign
 short_description: Sign a Nomad node's CSR with the cluster CA, issuing only the names that node may have
-version_added: 1.0.0
+version_added: 0.2.0
 description:
   - Runs where the CA key is, normally the controller (C(delegate_to=localhost)).
   - Signs a certificate signing request made by M(hardened.nomad.tls_node_csr) on a node.

@@ -10,7 +10,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: tls_node_csr
 short_description: Keep a Nomad node's TLS key on the node and say whether its certificate needs (re)issuing
-version_added: 1.0.0
+version_added: 0.2.0
 description:
   - Runs on the Nomad node. Makes sure the node's private key exists at O(key_path) (ECDSA P-256,
     mode C(0600)); the key never leaves the node.

@@ -6,11 +6,16 @@ The tarball is built from a copy of the committed tree salted with what a user k
 checkout (the default nomad-secrets/ beside an inventory, molecule secrets, key and token files).
 Each install way (tarball --offline, git+file, requirements.yml with type git) is then used for
 real, into an empty collections path, and the installed collection is loaded by ansible-doc.
+The release metadata agree: the changelog fragments lint clean, galaxy.yml's version is the newest
+release of changelogs/changelog.yaml, CHANGELOG.rst is what antsibull-changelog generates from it,
+and the README installs the tarball of that version.
 """
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +24,7 @@ import uuid
 
 import pytest
 import yaml
+from markdown_it import MarkdownIt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -44,11 +50,15 @@ SALT = {
     '.ansible/collections/x': 'salt\n',
     'tests/output/junit.xml': '<x/>\n',
     'hardened-nomad-0.0.1.tar.gz': 'salt\n',
+    # the example inventory used from the checkout: its secrets dir and a vault made there
+    'examples/inventory/nomad-secrets/tokens/management.token': 'salt\n',
+    'examples/inventory/group_vars/all/vault.yml': '$ANSIBLE_VAULT;1.1;AES256\nsalt\n',
 }
 MUST_SHIP = ['README.md', 'LICENSE', 'meta/runtime.yml', 'playbooks/site.yml',
              'roles/agent/tasks/main.yml', 'roles/install/files/hashicorp-release.asc',
              'plugins/modules/agent_health.py', 'plugins/module_utils/_versions.py', 'plugins/filter/versions.py',
-             'docs/versions.md']
+             'docs/versions.md', 'examples/README.md', 'examples/inventory/hosts.yml',
+             'examples/inventory/group_vars/all/main.yml', 'examples/inventory/group_vars/all/vault.yml.example']
 
 
 def run(args, cwd=None, env=None):
@@ -66,6 +76,15 @@ def galaxy(*args, cwd=None):
 def version():
     with open(os.path.join(ROOT, 'galaxy.yml'), encoding='utf-8') as f:
         return yaml.safe_load(f)['version']
+
+
+def released_versions():
+    """The releases of changelogs/changelog.yaml, oldest first (MAJOR.MINOR.PATCH)."""
+    with open(os.path.join(ROOT, 'changelogs', 'changelog.yaml'), encoding='utf-8') as f:
+        releases = list(yaml.safe_load(f)['releases'])
+    for release in releases:
+        assert re.fullmatch(r'\d+\.\d+\.\d+', release), 'changelog.yaml: %r is not MAJOR.MINOR.PATCH' % release
+    return sorted(releases, key=lambda release: tuple(int(part) for part in release.split('.')))
 
 
 @pytest.fixture(scope='module')
@@ -159,3 +178,50 @@ def test_install_from_a_requirements_file_with_type_git(committed_tree, tmp_path
         {'name': 'file://%s' % committed_tree, 'type': 'git', 'version': 'HEAD'}]}))
     galaxy('collection', 'install', '-r', str(requirements), '-p', str(tmp_path / 'collections'))
     assert_installed(tmp_path / 'collections')
+
+
+def test_the_changelog_fragments_lint_clean(committed_tree):
+    done = run([os.path.join(BIN, 'antsibull-changelog'), 'lint'], cwd=committed_tree)
+    assert done.stdout == '' and done.stderr == '', done.stdout + done.stderr
+    run([os.path.join(BIN, 'antsibull-changelog'), 'lint-changelog-yaml', 'changelogs/changelog.yaml'],
+        cwd=committed_tree)
+
+
+def test_galaxy_version_is_the_newest_release_of_the_changelog():
+    releases = released_versions()
+    assert version() == releases[-1], (
+        'galaxy.yml says version %s, but the newest release in changelogs/changelog.yaml is %s: release the '
+        'changelog with `antsibull-changelog release` (it reads the version from galaxy.yml)' % (version(), releases[-1]))
+
+
+def test_changelog_rst_is_generated_from_changelog_yaml(committed_tree):
+    # antsibull-changelog writes CHANGELOG.rst from changelogs/changelog.yaml; a hand edit differs.
+    committed = (committed_tree / 'CHANGELOG.rst').read_text()
+    (committed_tree / 'CHANGELOG.rst').unlink()
+    try:
+        run([os.path.join(BIN, 'antsibull-changelog'), 'generate'], cwd=committed_tree)
+        assert (committed_tree / 'CHANGELOG.rst').read_text() == committed, 'run `antsibull-changelog generate`'
+    finally:
+        (committed_tree / 'CHANGELOG.rst').write_text(committed)
+
+
+def test_the_readme_installs_the_tarball_of_this_version():
+    with open(os.path.join(ROOT, 'README.md'), encoding='utf-8') as f:
+        named = set(re.findall(r'hardened-nomad-(\S+?)\.tar\.gz', f.read()))
+    assert named == {version()}, named
+
+
+@pytest.mark.parametrize('page', ['README.md', 'examples/README.md'] + sorted(
+    os.path.relpath(path, ROOT) for path in glob.glob(os.path.join(ROOT, 'docs', '*.md'))
+    + glob.glob(os.path.join(ROOT, 'roles', '*', 'README.md'))))
+def test_every_table_row_renders_inside_a_table(page):
+    # A blank line inside a table ends it: the rows after it render as a paragraph of pipes.
+    with open(os.path.join(ROOT, page), encoding='utf-8') as f:
+        text = f.read()
+    rendered = set()
+    for token in MarkdownIt('commonmark').enable('table').parse(text):
+        if token.type in ('table_open', 'fence', 'code_block') and token.map:
+            rendered.update(range(*token.map))
+    stray = [number + 1 for number, line in enumerate(text.splitlines())
+             if line.lstrip().startswith('|') and number not in rendered]
+    assert stray == [], '%s: lines %s look like table rows but are in no table' % (page, stray)
