@@ -78,3 +78,15 @@ def assert_unchanged(run, hosts=None):
     counts = assert_succeeded(run, hosts)
     changed = {host: c["changed"] for host, c in counts.items() if c["changed"]}
     assert not changed, changed
+
+
+def assert_refused(run, message, hosts=None):
+    """The run failed, changed nothing on any host, and its output says ``message`` (whitespace-insensitive)."""
+    assert run.returncode != 0, "accepted: " + run.stdout[-2000:]
+    counts = recap(run)
+    assert counts, run.stdout[-2000:] + run.stderr[-2000:]
+    if hosts is not None:
+        assert sorted(counts) == sorted(hosts), counts
+    changed = {host: c["changed"] for host, c in counts.items() if c["changed"]}
+    assert not changed, changed
+    assert " ".join(message.split()) in " ".join((run.stdout + run.stderr).split()), run.stdout[-3000:]

@@ -45,11 +45,15 @@ def api(host, path, token=None, **kwargs):
     return status, (json.loads(body) if status == "200" else body)
 
 
-def operator_cli(*args):
-    """The Nomad CLI as the operator runs it on the controller, from the env file."""
-    env_file = SECRETS / "operator" / "nomad.env"
-    command = f". {shlex.quote(str(env_file))} && {shlex.quote(NOMAD_BINARY)} " + " ".join(shlex.quote(a) for a in args)
-    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60, check=False)
+def operator_cli(*args, env_file="nomad.env"):
+    """The Nomad CLI as the operator runs it on the controller: a bare shell, the env file, then `nomad`.
+
+    The env file must put the verified CLI on PATH: nothing else provides it here.
+    """
+    path = SECRETS / "operator" / env_file
+    command = f". {shlex.quote(str(path))} && nomad " + " ".join(shlex.quote(a) for a in args)
+    return subprocess.run(["env", "-i", "PATH=/usr/bin:/bin", "HOME=/tmp", "bash", "-c", command],
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def converge(*extra_args):

@@ -10,7 +10,8 @@ import subprocess
 import time
 
 import pytest
-from conftest import CLIENT, CLUSTER, OUTSIDER, SERVERS, TLS_DIR, address, api, converge, curl, node, operator_cli, secret
+from conftest import (CLIENT, CLUSTER, OUTSIDER, SECRETS, SERVERS, TLS_DIR, address, api, converge, curl, node, operator_cli,
+                      secret)
 from testlib import assert_unchanged
 
 # ---------------------------------------------------------------- the cluster
@@ -42,7 +43,30 @@ def test_gossip_keyring_holds_exactly_one_key(server, management_token):
     assert list(rings["Keys"]) == [secret("gossip.key")]
 
 
-def test_operator_cli_over_mtls_with_management_token():
+def test_operator_env_file_carries_the_operator_token_and_the_verified_cli():
+    which = subprocess.run(["env", "-i", "PATH=/usr/bin:/bin", "bash", "-c",
+                            f". {SECRETS / 'operator' / 'nomad.env'} && command -v nomad"],
+                           capture_output=True, text=True, check=False)
+    assert which.returncode == 0 and "/releases/" in which.stdout, which  # the release cache's binary
+    me = operator_cli("acl", "token", "self")
+    assert me.returncode == 0 and re.search(r"^Name\s*=\s*operator$", me.stdout, re.M), me.stdout + me.stderr
+    assert "management" not in me.stdout
+    refused = operator_cli("acl", "token", "list")
+    assert refused.returncode != 0 and "Permission denied" in refused.stderr, refused
+    admin = operator_cli("acl", "token", "self", env_file="nomad-management.env")
+    assert admin.returncode == 0 and re.search(r"^Type\s*=\s*management$", admin.stdout, re.M), admin.stdout
+
+
+def test_site_yml_warns_when_the_env_file_cannot_reach_the_cluster():
+    outsider = address(OUTSIDER)  # no Nomad there: as unreachable as a firewalled server
+    run = converge("--check", "-e", f"nomad_tls_operator_address=https://{outsider}:4646")
+    assert run.returncode == 0, run.stdout[-3000:]
+    flat = " ".join(run.stdout.split())
+    assert f"WARNING: https://{outsider}:4646 (NOMAD_ADDR in" in flat and "nomad_firewall_http_extra_cidrs" in flat
+    assert "WARNING: https://" not in " ".join(converge("--check").stdout.split())
+
+
+def test_operator_cli_over_mtls_with_the_operator_token():
     members = operator_cli("server", "members")
     assert members.returncode == 0, members.stderr
     assert sum(line.split()[4] == "true" for line in members.stdout.splitlines()[1:]) == 1  # one leader
