@@ -169,8 +169,8 @@ def check_voters(client, servers):
     unhealthy = ['%s (%s)' % (member.get('Name'), 'not a voter' if member.get('Healthy') else 'unhealthy')
                  for member in members if not (member.get('Healthy') and member.get('Voter'))]
     if unhealthy or len(members) != servers:
-        return '%d of %d servers are healthy voters%s' % (len(members) - len(unhealthy), servers,
-                                                         (': not ' + ', '.join(unhealthy)) if unhealthy else '')
+        detail = (': not ' + ', '.join(unhealthy)) if unhealthy else ''
+        return '%d of %d servers are healthy voters%s' % (len(members) - len(unhealthy), servers, detail)
     return None
 
 

@@ -29,12 +29,6 @@ options:
     elements: str
     required: true
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
   diff_mode:

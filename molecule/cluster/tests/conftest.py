@@ -13,7 +13,8 @@ import sys
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "_shared"))
-from testlib import NOMAD_BINARY, SCENARIO_DIR, SECRETS, TLS_DIR, node, run_playbook, secret  # noqa: E402,F401
+from testlib import SCENARIO_DIR, SECRETS, TLS_DIR, node, run_playbook, secret  # noqa: E402,F401
+from testlib import NOMAD_BINARY  # noqa: E402,F401 pylint: disable=unused-import  # re-exported to test_workloads
 from testlib import address  # noqa: E402,F401 pylint: disable=unused-import  # re-exported to the tests
 
 SERVERS = ["hn-server-1", "hn-server-2", "hn-server-3"]
