@@ -12,7 +12,7 @@ from testlib import PLAYBOOKS, assert_refused, run_playbook
 
 BAD_INPUTS = [
     ({"nomad_gossip_key": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}, "nomad_gossip_key decodes to 20 bytes"),
-    ({"nomad_acl_policies": [
+    ({"nomad_acl_tokens": [], "nomad_acl_policies": [
         {"name": "it-valid", "rules": 'namespace "default" { policy = "read" }'},
         {"name": "it-invalid", "rules": 'node { polcy = "read" }'}]},
      "nomad_acl_policies: policy 'it-invalid': node: unknown key 'polcy'"),
@@ -22,7 +22,7 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("extra_vars, message", BAD_INPUTS, ids=[next(iter(v)) for v, _m in BAD_INPUTS])
+@pytest.mark.parametrize("extra_vars, message", BAD_INPUTS, ids=["gossip_key", "policy_rules", "renew_window", "release_key", "arg_spec"])
 def test_bad_input_on_new_hosts_is_refused_before_any_change(extra_vars, message):
     run = run_playbook(PLAYBOOKS / "site.yml", "-e", json.dumps(extra_vars), timeout=600)
     assert_refused(run, message, hosts=NODES)

@@ -12,7 +12,7 @@ from testlib import assert_refused, recap
 
 BAD_INPUTS = [
     ({"nomad_gossip_key": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}, "nomad_gossip_key decodes to 20 bytes"),
-    ({"nomad_acl_policies": [
+    ({"nomad_acl_tokens": [], "nomad_acl_policies": [
         {"name": "it-valid", "rules": 'namespace "default" { policy = "read" }'},
         {"name": "it-invalid", "rules": 'namespace "default" { policy = "raed" }'}]},
      "nomad_acl_policies: policy 'it-invalid': namespace \"default\": policy = 'raed'"),
@@ -22,7 +22,7 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("extra_vars, message", BAD_INPUTS, ids=[next(iter(v)) for v, _m in BAD_INPUTS])
+@pytest.mark.parametrize("extra_vars, message", BAD_INPUTS, ids=["gossip_key", "policy_rules", "renew_window", "release_key", "arg_spec"])
 def test_bad_input_is_refused_before_any_change(extra_vars, message):
     run = converge("-e", json.dumps(extra_vars))
     assert_refused(run, message, hosts=CLUSTER)
