@@ -5,7 +5,8 @@
 # Each version has its wrapper in nomad-build/<version>/ with a committed go.sum.
 # Only an open-source Nomad is built: the downloaded module's LICENSE must be
 # the Mozilla Public License 2.0 (Nomad 1.7.0 and later are BUSL-1.1).
-# Cached: rebuilt only when the binary for that version is missing.
+# Cached: rebuilt only when the binary for that version is missing or was
+# built another way (BUILD below, kept next to the binary).
 source "$(dirname "$0")/lib.sh"
 case "${1:-}" in
   "") ;;
@@ -17,7 +18,13 @@ WRAPPER="${HARDENED_NOMAD_BUILD_WRAPPERS:-$TESTBED_DIR/nomad-build}/$NOMAD_VERSI
 
 OUT_DIR="$CACHE_DIR/testbed/nomad/$NOMAD_VERSION"
 OUT="$OUT_DIR/nomad"
-if [ -x "$OUT" ] && "$OUT" version 2>/dev/null | head -1 | grep -qx "Nomad v$NOMAD_VERSION"; then
+# cgo like the official builds, but linked statically, with Go's own DNS and
+# user lookups (so no NSS module is loaded at run time): one binary that runs on
+# every Debian release of the test bed. Linked against this machine's glibc
+# (2.36 on Debian 12) it needs GLIBC_2.34 and does not start on Debian 11 (2.31).
+BUILD="cgo static tags=netgo,osusergo"
+if [ -x "$OUT" ] && [ "$(cat "$OUT_DIR/build" 2>/dev/null)" = "$BUILD" ] \
+   && "$OUT" version 2>/dev/null | head -1 | grep -qx "Nomad v$NOMAD_VERSION"; then
   log "nomad $NOMAD_VERSION already built: $OUT"
   exit 0
 fi
@@ -46,9 +53,10 @@ log "nomad $NOMAD_VERSION is licensed under the Mozilla Public License 2.0 ($LIC
 mkdir -p "$OUT_DIR"
 log "building nomad $NOMAD_VERSION (commit ${COMMIT:-unknown}); the first build takes several minutes"
 cd "$WRAPPER" || exit 1
-# -mod=readonly: go.sum (committed) pins every dependency; cgo like the official builds.
-CGO_ENABLED=1 GOFLAGS=-mod=readonly go build -trimpath -o "$OUT.tmp" \
-  -ldflags "-s -w -X github.com/hashicorp/nomad/version.GitCommit=${COMMIT:0:12}" \
+# -mod=readonly: go.sum (committed) pins every dependency.
+CGO_ENABLED=1 GOFLAGS=-mod=readonly go build -trimpath -tags netgo,osusergo -o "$OUT.tmp" \
+  -ldflags "-s -w -linkmode external -extldflags -static -X github.com/hashicorp/nomad/version.GitCommit=${COMMIT:0:12}" \
   github.com/hashicorp/nomad
 mv "$OUT.tmp" "$OUT"
+echo "$BUILD" >"$OUT_DIR/build"
 "$OUT" version >&2

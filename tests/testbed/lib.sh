@@ -11,7 +11,19 @@ CACHE_DIR=${HARDENED_NOMAD_CACHE:-$REPO_ROOT/.cache}
 # (MPL-2.0) releases may be built: 1.6.3 is the newest; 1.7.0 on are BUSL-1.1.
 # It is not the collection's default nomad_version, which users install.
 NOMAD_VERSION=${HARDENED_NOMAD_VERSION:-1.6.3}
-BASE_IMAGE=${HARDENED_NOMAD_BASE_IMAGE:-hardened-nomad/debian12-systemd:latest}
+# The Debian releases of the test bed, each a base image of its own
+# (base-image.sh): <major version>:<codename>. 12 is the default platform
+# (molecule/_shared/platform.yml); a scenario's host may name another image.
+DEBIAN_RELEASES="11:bullseye 12:bookworm 13:trixie"
+debian_codenames() { local r; for r in $DEBIAN_RELEASES; do printf '%s ' "${r#*:}"; done; }
+# base_image <codename>: the image name of that release (fails for an unknown one).
+base_image() {
+  local r
+  for r in $DEBIAN_RELEASES; do
+    if [ "${r#*:}" = "$1" ]; then echo "hardened-nomad/debian${r%%:*}-systemd:latest"; return 0; fi
+  done
+  return 1
+}
 MIRROR_PORT=${HARDENED_NOMAD_MIRROR_PORT:-18646}
 log() { printf '[testbed] %s\n' "$*" >&2; }
 # An older release, built too, so tests can prove that changing nomad_version

@@ -1,4 +1,5 @@
-"""What the install role promises on a server node, checked on the running container."""
+"""What the install role promises on a server node, checked on each container (Debian 11, 12 and 13)."""
+import json
 import pathlib
 import sys
 
@@ -27,12 +28,20 @@ def test_agent_process_runs_as_nomad(host):
     assert host.run(f"ps -o comm= -p {pid}").stdout.strip() == "nomad"
 
 
-def test_agent_answers_and_leads(host):
-    # A single server with bootstrap_expect = 1 elects itself.
+def test_host_runs_the_debian_release_of_its_name(host):
+    # hn-default-debian11 is Debian 11 (bullseye) and so on: a wrong image fails here.
+    name = host.backend.get_hostname()
+    assert host.system_info.distribution == "debian"
+    assert host.file("/etc/debian_version").content_string.split(".")[0] == name.rsplit("debian", 1)[1]
+
+
+def test_agent_answers_and_the_three_servers_form_one_cluster(host):
     health = host.run("curl -fsS http://127.0.0.1:4646/v1/agent/health")
     assert health.rc == 0, health.stderr
-    leader = host.run("curl -fsS http://127.0.0.1:4646/v1/status/leader")
-    assert leader.stdout.strip().strip('"').startswith("127.0.0.1:")
+    peers = json.loads(host.run("curl -fsS http://127.0.0.1:4646/v1/status/peers").stdout)
+    leader = json.loads(host.run("curl -fsS http://127.0.0.1:4646/v1/status/leader").stdout)
+    assert len(peers) == 3, peers
+    assert leader in peers
 
 
 def test_nomad_user_has_no_login_shell(host):

@@ -60,3 +60,12 @@ def test_every_release_gets_the_hardened_core(rendered, version):
     assert 'disable_remote_exec = true' in client
     assert re.search(r'"driver.denylist"\s+= "raw_exec"', client)
     assert 'CapabilityBoundingSet=' in rendered[version]['server']['nomad.service'].splitlines()
+
+
+@pytest.mark.parametrize('version', VERSIONS)
+def test_only_the_server_unit_names_its_user(rendered, version):
+    """A client runs as root, systemd's default: with systemd 257 (Debian 13), User=root and
+    NoNewPrivileges=yes leave the agent without CAP_SETUID and exec tasks cannot start as their user."""
+    user_lines = re.compile(r'^(User|Group)=(.*)$', re.M)
+    assert user_lines.findall(rendered[version]['client']['nomad.service']) == []
+    assert user_lines.findall(rendered[version]['server']['nomad.service']) == [('User', 'nomad'), ('Group', 'nomad')]
