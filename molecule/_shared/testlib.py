@@ -90,3 +90,19 @@ def assert_refused(run, message, hosts=None):
     changed = {host: c["changed"] for host, c in counts.items() if c["changed"]}
     assert not changed, changed
     assert " ".join(message.split()) in " ".join((run.stdout + run.stderr).split()), run.stdout[-3000:]
+
+
+# Bad input that preflight refuses before any change, with what its message says; shared by the
+# scenarios that try it on new hosts (check_mode) and on the converged cluster (cluster).
+BAD_INPUTS = [
+    ({"nomad_gossip_key": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}, "nomad_gossip_key decodes to 20 bytes"),
+    ({"nomad_acl_tokens": [], "nomad_acl_policies": [
+        {"name": "it-valid", "rules": 'namespace "default" { policy = "read" }'},
+        {"name": "it-invalid", "rules": 'node { polcy = "read" }'}]},
+     "nomad_acl_policies: policy 'it-invalid': node: unknown key 'polcy'"),
+    ({"nomad_tls_renew_before_days": 400}, "nomad_tls_renew_before_days is 400 but nomad_tls_cert_valid_days is 365"),
+    ({"nomad_release_gpg_key": "/etc/hostname"}, "nomad_release_gpg_key (/etc/hostname) is not an OpenPGP public key"),
+    ({"nomad_tls_cert_valid_days": "a year"}, "nomad_tls_cert_valid_days"),
+    ({"nomad_firewall_enabled": "perhaps"}, "nomad_firewall_enabled"),
+]
+BAD_INPUT_IDS = ["gossip_key", "policy_rules", "renew_window", "release_key", "arg_spec_int", "arg_spec_bool"]

@@ -8,21 +8,10 @@ import json
 
 import pytest
 from conftest import CLUSTER, api, converge
-from testlib import assert_refused, recap
-
-BAD_INPUTS = [
-    ({"nomad_gossip_key": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}, "nomad_gossip_key decodes to 20 bytes"),
-    ({"nomad_acl_tokens": [], "nomad_acl_policies": [
-        {"name": "it-valid", "rules": 'namespace "default" { policy = "read" }'},
-        {"name": "it-invalid", "rules": 'namespace "default" { policy = "raed" }'}]},
-     "nomad_acl_policies: policy 'it-invalid': namespace \"default\": policy = 'raed'"),
-    ({"nomad_tls_renew_before_days": 400}, "nomad_tls_renew_before_days is 400 but nomad_tls_cert_valid_days is 365"),
-    ({"nomad_release_gpg_key": "/etc/hostname"}, "nomad_release_gpg_key (/etc/hostname) is not an OpenPGP public key"),
-    ({"nomad_tls_cert_valid_days": "a year"}, "nomad_tls_cert_valid_days"),
-]
+from testlib import BAD_INPUT_IDS, BAD_INPUTS, assert_refused, recap
 
 
-@pytest.mark.parametrize("extra_vars, message", BAD_INPUTS, ids=["gossip_key", "policy_rules", "renew_window", "release_key", "arg_spec"])
+@pytest.mark.parametrize("extra_vars, message", BAD_INPUTS, ids=BAD_INPUT_IDS)
 def test_bad_input_is_refused_before_any_change(extra_vars, message):
     run = converge("-e", json.dumps(extra_vars))
     assert_refused(run, message, hosts=CLUSTER)
