@@ -136,6 +136,16 @@ class FakeNomad:
         # like Nomad does; reset_files_seen holds (content, mode) of each reset file read.
         self.data_dir = None
         self.reset_files_seen = []
+        # The raft side of a server agent: its gossip tags (GET /v1/agent/self), the raft configurations
+        # (GET /v1/operator/raft/configuration; each list once, the last one ever after), the leader answers
+        # (each once before self.leader), the autopilot failure tolerance, and the peers removed by DELETE.
+        self.member_tags = dict(role='nomad', id='id-1', port='4647')
+        self.raft = [[dict(ID='id-%d' % n, Node='s%d.global' % n, Address='10.0.0.1%d:4647' % n,
+                           Leader=n == 1, Voter=True) for n in (1, 2, 3)]]
+        self.leader_answers = []
+        self.failure_tolerance = 1
+        self.removed_peers = []
+        self.remove_peer_error = None
 
     # -- set-up helpers --------------------------------------------------------------------
 
@@ -212,7 +222,7 @@ class FakeNomad:
 
     def route(self, method, path, body, secret):
         if path == '/v1/status/leader':
-            return 200, self.leader
+            return 200, self.leader_answers.pop(0) if self.leader_answers else self.leader
         if path == '/v1/status/peers':
             return 200, self.peers
         if path == '/v1/agent/health':
@@ -241,7 +251,17 @@ class FakeNomad:
             return 403, 'Permission denied'
         if path == '/v1/operator/autopilot/health' and method == 'GET':
             servers = self.autopilot.pop(0) if len(self.autopilot) > 1 else self.autopilot[0]
-            return 200, dict(Healthy=all(s['Healthy'] for s in servers), Servers=servers)
+            return 200, dict(Healthy=all(s['Healthy'] for s in servers), FailureTolerance=self.failure_tolerance,
+                             Servers=servers)
+        if path == '/v1/agent/self' and method == 'GET':
+            return 200, dict(config={}, member=dict(Name='s1.global', Addr='10.0.0.11', Tags=self.member_tags))
+        if path == '/v1/operator/raft/configuration' and method == 'GET':
+            return 200, dict(Index=1, Servers=self.raft.pop(0) if len(self.raft) > 1 else self.raft[0])
+        if path == '/v1/operator/raft/peer' and method == 'DELETE':
+            if self.remove_peer_error:
+                return self.remove_peer_error
+            self.removed_peers.append(self.urls[-1].split('?', 1)[1])
+            return 200, ''
         if path == '/v1/nodes' and method == 'GET':
             return 200, self.node_lists.pop(0) if len(self.node_lists) > 1 else self.node_lists[0]
 
