@@ -24,7 +24,8 @@ description:
   - Requests that reach the stepping-down server while no leader is known are held by Nomad for up to 5 s
     (C(RPCHoldTimeout)) and answered once the new leader is elected.
   - The handover is skipped (not failed) when autopilot says the cluster cannot lose a voter (a failure tolerance of
-    0, for example one or two servers, or one of three unhealthy): the removal needs the other voters to commit.
+    0, for example one or two servers, or one of three unhealthy), because the removal needs the other voters to
+    commit.
 author:
   - hardened.nomad contributors (@hardened-nomad)
 extends_documentation_fragment:
