@@ -80,9 +80,9 @@ class LeaderHandover:
         health = self.autopilot()
         tolerance = health.get('FailureTolerance') or 0
         if not health.get('Healthy') or tolerance < 1:
-            return None, ('the cluster cannot spare a voter (autopilot: healthy %s, failure tolerance %d), so '
-                          '%s keeps the leadership until it stops' % (health.get('Healthy'), tolerance,
-                                                                       own.get('Address')))
+            reason = ('the cluster cannot spare a voter (autopilot: healthy %s, failure tolerance %d), so %s keeps '
+                      'the leadership until it stops')
+            return None, reason % (health.get('Healthy'), tolerance, own.get('Address'))
         return own, None
 
     def hand_over(self, own):

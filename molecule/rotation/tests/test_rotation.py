@@ -329,7 +329,7 @@ def change_version(version):
 
 def handover_result(run, host):
     """The first line the leader handover task printed for host ("changed: [...]", "ok: [...]"...)."""
-    section = run.stdout.split(f"Hand the leadership over if {host} leads]", 1)
+    section = run.stdout.split(f"Hand the leadership over, if it leads, before restarting {host}]", 1)
     lines = [line for line in section[-1].splitlines()[1:] if line.strip()] if len(section) == 2 else []
     return lines[0] if lines else "(task not run)"
 
