@@ -9,7 +9,7 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     # Connection options shared by every module that talks to the Nomad HTTP API.
-    # Keep in sync with NOMAD_CONNECTION_SPEC in plugins/module_utils/_api.py.
+    # The options of NOMAD_CONNECTION_SPEC in plugins/module_utils/_api.py (a unit test keeps both equal).
     DOCUMENTATION = r"""
 options:
   address:

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.hardened.nomad.plugins.module_utils import _gossip, _release_key
+from ansible_collections.hardened.nomad.plugins.module_utils import _acl, _gossip, _release_key
 
 
 def nomad_gossip_key_problems(key, variable='nomad_gossip_key'):
@@ -39,10 +39,17 @@ def nomad_release_key(path, variable='nomad_release_gpg_key'):
     return _release_key.inspect(str(path or ''), variable)
 
 
+def nomad_rotation_token_names(names):
+    """The names in names that token rotation uses for itself (management-<time>, <name>.retiring)."""
+    return [name for name in names
+            if name.startswith(_acl.MANAGEMENT_NAME_PREFIX) or name.endswith(_acl.RETIRING_SUFFIX)]
+
+
 class FilterModule:
     def filters(self):
         return {
             'nomad_gossip_key_problems': nomad_gossip_key_problems,
             'nomad_renewal_problems': nomad_renewal_problems,
             'nomad_release_key': nomad_release_key,
+            'nomad_rotation_token_names': nomad_rotation_token_names,
         }

@@ -25,7 +25,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.urls import Request
 
-# Keep in sync with plugins/doc_fragments/connection.py.
+# Documented by plugins/doc_fragments/connection.py (tests/unit/.../test_connection_spec.py keeps both equal).
 NOMAD_CONNECTION_SPEC = dict(
     address=dict(type='str', default='https://127.0.0.1:4646', fallback=(env_fallback, ['NOMAD_ADDR'])),
     ca_file=dict(type='path', fallback=(env_fallback, ['NOMAD_CACERT'])),

@@ -39,4 +39,10 @@ def test_renewal_window_gives_both_numbers():
 
 def test_the_filters_are_registered():
     assert sorted(inputs.FilterModule().filters()) == ['nomad_gossip_key_problems', 'nomad_release_key',
-                                                       'nomad_renewal_problems']
+                                                       'nomad_renewal_problems', 'nomad_rotation_token_names']
+
+
+def test_rotation_token_names_are_the_modules_own():
+    names = ['ci', 'management-ci', 'ci.retiring', 'retiring', 'management', 'ci.retiring.old']
+    assert inputs.nomad_rotation_token_names(names) == ['management-ci', 'ci.retiring']
+    assert inputs.nomad_rotation_token_names([]) == []
