@@ -8,7 +8,7 @@ VENV        := $(CURDIR)/.venv
 CACHE       := $(CURDIR)/.cache
 COLLECTIONS := $(CACHE)/collections
 TESTBED     := $(CURDIR)/tests/testbed
-SCENARIOS   := default check_mode release_verification cluster rotation
+SCENARIOS   := default check_mode release_verification cluster
 
 # The ansible-core minors that sanity and the unit tests run on (one only: make sanity units CORES=2.19).
 # The newest is .venv's (requirements-dev.txt); each older one has a venv of its own, cached like
@@ -25,7 +25,7 @@ export PY_COLORS := 0
 export MOLECULE_NO_LOG := false
 
 .PHONY: help setup venv venvs collection host-packages docker image nomad mirror \
-        test lint sanity units packaging integration molecule demo demo-clean bench clean
+        test lint sanity units packaging integration molecule $(addprefix molecule-,$(SCENARIOS)) demo demo-clean bench clean
 
 help:
 	@echo "make demo   - build the test bed and bring up Nomad with the collection"
@@ -81,7 +81,10 @@ mirror: nomad docker
 	bash $(TESTBED)/mirror.sh
 
 ## ---- tests ----
-test: lint sanity units packaging integration molecule
+# Each stage timed; the table of their wall times is printed at the end, also on a failure.
+TEST_STAGES := setup venvs lint sanity units packaging integration $(addprefix molecule-,$(SCENARIOS))
+test:
+	@bash $(TESTBED)/stages.sh $(TEST_STAGES)
 	@echo "make test: all green"
 
 lint: venv collection
@@ -101,11 +104,10 @@ packaging: venv
 integration: venv collection nomad
 	$(TESTBED)/env.sh pytest tests/integration -q
 
-molecule: setup
-	@set -e; for scenario in $(SCENARIOS); do \
-	  echo "=== molecule test -s $$scenario"; \
-	  $(TESTBED)/env.sh molecule test -s $$scenario; \
-	done
+molecule: $(addprefix molecule-,$(SCENARIOS))
+
+$(addprefix molecule-,$(SCENARIOS)): molecule-%: setup
+	$(TESTBED)/env.sh molecule test -s $*
 
 ## ---- benchmarks (not part of make test) ----
 # Cold, warm, check and 4/6/9-node converges of site.yml; writes docs/benchmarks.md.

@@ -1,8 +1,13 @@
-"""Shared helpers for the cluster scenario's attacks and checks.
+"""Shared helpers for the cluster scenario's attacks, checks and rotations.
 
 Tests run on the controller (the docker host). They reach into the containers
 through testinfra hosts, and act as the operator through the env file that
 site.yml wrote in the secrets dir.
+
+One converged cluster serves every test module, in the order of MODULE_ORDER:
+the checks of the hardened state first, then what changes the cluster and
+restores it (workloads, a failed ACL run, every rotation), and last the server
+rebuild, which wipes the servers' state.
 """
 import json
 import pathlib
@@ -57,13 +62,26 @@ def operator_cli(*args, env_file="nomad.env"):
                           capture_output=True, text=True, timeout=60, check=False)
 
 
+MODULE_ORDER = ["test_cluster", "test_workloads", "test_bad_input", "test_rotation", "test_zz_server_rebuild"]
+
+
+def pytest_collection_modifyitems(items):
+    """Runs the test modules in MODULE_ORDER (a module missing from it is an error), each in its own order."""
+    def rank(item):
+        name = item.module.__name__.rsplit(".", 1)[-1]
+        assert name in MODULE_ORDER, f"{name} is not in conftest.MODULE_ORDER"
+        return MODULE_ORDER.index(name)
+    items.sort(key=rank)  # sort is stable: the order within a module stays
+
+
 def converge(*extra_args):
     """Runs the scenario's converge (site.yml) again from the controller."""
     return run_playbook(SCENARIO_DIR / "converge.yml", *extra_args, timeout=900)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def management_token():
+    """The stored management token, read when a test starts (the rotations replace it)."""
     return secret("tokens/management.token")
 
 

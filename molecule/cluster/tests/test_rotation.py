@@ -1,6 +1,7 @@
-"""Every credential of a live cluster is rotated while a probe calls the API.
+"""Every credential of the live cluster is rotated while a probe calls the API.
 
-Each rotation runs as the operator would run it (ansible-playbook on the
+Runs on the converged cluster after the checks and the workloads (the order is
+conftest.py's MODULE_ORDER), and leaves it hardened as site.yml made it. Each rotation runs as the operator would run it (ansible-playbook on the
 controller). Meanwhile a probe thread calls GET /v1/jobs over mTLS every 0.5 s,
 round-robin on the three servers, with the stored management token; it re-reads
 the operator's CA bundle, certificate, key and token files on every call, as any
@@ -19,11 +20,9 @@ import time
 
 import pytest
 import testlib
+from conftest import CLIENT, SERVERS
+from conftest import CLUSTER as NODES
 from testlib import PLAYBOOKS, SECRETS, TLS_DIR, assert_succeeded, assert_unchanged, node, run_playbook, secret
-
-SERVERS = ["hn-rot-server-1", "hn-rot-server-2", "hn-rot-server-3"]
-CLIENT = "hn-rot-client-1"
-NODES = SERVERS + [CLIENT]
 
 
 def server_addresses():
