@@ -68,9 +68,8 @@ IMAGE = os.environ.get('HARDENED_NOMAD_BASE_IMAGE', PLATFORM['image'])
 RECAP_RE = re.compile(r'^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)'
                       r'\s+failed=(?P<failed>\d+)')
 TASK_RE = re.compile(r'^(?P<name>.*?)[ -]+ (?P<secs>\d+\.\d+)s$')
-# The controller-side fetch (roles/install/tasks/fetch.yml).
-FETCH_RE = re.compile(r'^hardened\.nomad\.install : (Create the controller release cache|Download |Verify the signature'
-                      r'|Read the expected checksum|Unpack the verified release)')
+# The controller-side fetch (roles/install/tasks/fetch.yml: one release_fetch run).
+FETCH_RE = re.compile(r'^hardened\.nomad\.install : Fetch and verify the Nomad release on the controller')
 
 
 CHILDREN = []
@@ -708,8 +707,8 @@ def write_doc(args, info, done, skipped, failed, started, finished, others, argv
     if fetch:
         secs = sum(task_table([cold4], 1000)[1][0][name] for name in fetch)
         wsecs = sum(task_table([warm], 1000)[1][0].get(name, 0) for name in fetch) if warm else None
-        lines.append('The controller-side fetch of the release (%d tasks of roles/install/tasks/fetch.yml: cache dir, '
-                     'downloads, GPG check, unpack) took %.1fs of the 4-node cold run%s.' % (
+        lines.append('The controller-side fetch of the release (%d task of roles/install/tasks/fetch.yml, release_fetch: '
+                     'downloads, GPG check, checksums, unpack) took %.1fs of the 4-node cold run%s.' % (
                          len(fetch), secs, '' if wsecs is None else ' (%.1fs in a warm run, which downloads nothing)' % wsecs))
         lines.append('')
 

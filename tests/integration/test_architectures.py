@@ -12,19 +12,17 @@ GPG key and one zip per architecture. Nothing is installed: the fetch only fills
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pathlib
 import subprocess
 import sys
-import zipfile
 
 import yaml
+from release_mirror import VERSION, Mirror, signing_key
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 COLLECTIONS = REPO / ".cache" / "collections"
-VERSION = "1.6.3"
 FACT_SUBSET = ["!all", "!min", "platform", "distribution", "service_mgr", "pkg_mgr", "network"]
 
 # Sets ansible_facts.architecture, as setup reports it on another machine.
@@ -98,30 +96,10 @@ def test_unsupported_machines_and_wrong_overrides_fail_the_preflight_naming_each
 # -------------------------------------------------------------------------- the controller's fetch
 
 def make_mirror(root, architectures, listed=None, tamper=()):
-    """<root>/<version>/ with a zip per architecture and a SHA256SUMS (of ``listed``) signed by a new key."""
-    gnupg = root / "gnupg"
-    gnupg.mkdir(mode=0o700, parents=True)
-    gpg = ["gpg", "--homedir", str(gnupg), "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""]
-    subprocess.run(gpg + ["--quick-gen-key", "test mirror <mirror@test.invalid>", "ed25519", "sign", "1d"], check=True)
-    key = root / "key.asc"
-    key.write_bytes(subprocess.run(gpg + ["--armor", "--export"], check=True, capture_output=True).stdout)
-    release = root / "nomad" / VERSION
-    release.mkdir(parents=True)
-    lines = []
-    for arch in architectures:
-        name = f"nomad_{VERSION}_linux_{arch}.zip"
-        with zipfile.ZipFile(release / name, "w") as archive:
-            archive.writestr("nomad", f"#!/bin/sh\necho the {arch} build\n")
-        if arch in (architectures if listed is None else listed):
-            lines.append(f"{hashlib.sha256((release / name).read_bytes()).hexdigest()}  {name}\n")
-        if arch in tamper:  # changed after its checksum was signed
-            with zipfile.ZipFile(release / name, "a") as archive:
-                archive.writestr("extra", "x")
-    sums = release / f"nomad_{VERSION}_SHA256SUMS"
-    sums.write_text("".join(lines))
-    subprocess.run(gpg + ["--detach-sign", "--output", f"{sums}.sig", str(sums)], check=True)
-    return {"nomad_version": VERSION, "nomad_release_base_url": f"file://{root / 'nomad'}",
-            "nomad_release_gpg_key": str(key), "nomad_release_cache_dir": str(root / "cache")}
+    """The fake mirror (tests/release_mirror.py) and the variables that point the install role at it."""
+    mirror = Mirror(root / "nomad", signing_key(root), architectures=architectures, listed=listed, tamper=tamper)
+    return {"nomad_version": VERSION, "nomad_release_base_url": mirror.url,
+            "nomad_release_gpg_key": str(mirror.key), "nomad_release_cache_dir": str(root / "cache")}
 
 
 FETCH = [{"ansible.builtin.include_role": {"name": "hardened.nomad.install", "tasks_from": "fetch.yml"}}]
@@ -134,12 +112,11 @@ def test_the_controller_fetches_and_verifies_each_architecture_once(tmp_path):
     assert result.returncode == 0, result.stdout[-4000:]
     cache = pathlib.Path(settings["nomad_release_cache_dir"]) / VERSION
     for arch in ("amd64", "arm64"):
-        assert (cache / f"linux_{arch}" / "nomad").read_text() == f"#!/bin/sh\necho the {arch} build\n"
-        # one download of each zip, for the four hosts
-        assert result.stdout.count(f"(item=nomad_{VERSION}_linux_{arch}.zip)") == 1, result.stdout[-4000:]
-    signature_task = result.stdout.split("TASK [hardened.nomad.install : Verify the signature of SHA256SUMS]")
-    assert len(signature_task) == 2, "the signature is checked once"
-    assert signature_task[1].split("TASK [")[0].count("ok: [") == 1
+        assert (cache / f"linux_{arch}" / "nomad").read_bytes() == Mirror.binary(arch)
+    # one module run on the controller for the four hosts: each zip downloaded and verified once
+    fetch_task = result.stdout.split("TASK [hardened.nomad.install : Fetch and verify the Nomad release on the controller]")
+    assert len(fetch_task) == 2, result.stdout[-4000:]
+    assert fetch_task[1].split("TASK [")[0].count("changed: [") == 1, fetch_task[1][:2000]
 
 
 def test_a_single_architecture_play_fetches_only_its_own(tmp_path):
