@@ -8,35 +8,17 @@
 
 from __future__ import annotations
 
-# Nomad's Linux releases the collection installs (nomad_<v>_linux_<arch>.zip), by the machine
-# names the facts report (uname -m on Linux; the Debian names too).
-RELEASE_ARCHITECTURES = {
-    'x86_64': 'amd64',
-    'amd64': 'amd64',
-    'aarch64': 'arm64',
-    'arm64': 'arm64',
-}
+from ansible_collections.hardened.nomad.plugins.module_utils import _inputs
 
 
 def nomad_release_architecture(machine):
     """'amd64' or 'arm64' for ``machine``; '' for a machine Nomad has no Linux release for."""
-    return RELEASE_ARCHITECTURES.get(str(machine).lower(), '')
+    return _inputs.release_architecture(machine)
 
 
 def nomad_architecture_problems(machine, wanted, host):
     """Sentences saying why ``host`` (a ``machine``) cannot get the ``wanted`` release; [] when it can."""
-    expected = nomad_release_architecture(machine)
-    supported = sorted(set(RELEASE_ARCHITECTURES.values()))
-    if not expected:
-        return ['%s is %s (ansible_facts.architecture): Nomad has Linux releases for %s only, so the collection '
-                'cannot install it there. Leave %s out of the play' % (host, machine, ' and '.join(supported), host)]
-    if wanted not in supported:
-        return ["nomad_architecture for %s is '%s': use %s, or leave it unset (it is detected per host)"
-                % (host, wanted, ' or '.join(supported))]
-    if wanted != expected:
-        return ["%s is %s, which needs the %s release, but nomad_architecture for it is '%s': remove that override "
-                "(the architecture is detected per host) or set it to '%s'" % (host, machine, expected, wanted, expected)]
-    return []
+    return _inputs.architecture_problems(machine, wanted, host)
 
 
 class FilterModule:

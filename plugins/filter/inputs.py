@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.hardened.nomad.plugins.module_utils import _acl, _gossip, _release_key
+from ansible_collections.hardened.nomad.plugins.module_utils import _acl, _gossip, _inputs, _release_key, _versions
 
 
 def nomad_gossip_key_problems(key, variable='nomad_gossip_key'):
@@ -45,6 +45,49 @@ def nomad_rotation_token_names(names):
             if name.startswith(_acl.MANAGEMENT_NAME_PREFIX) or name.endswith(_acl.RETIRING_SUFFIX)]
 
 
+def nomad_host_problems(settings, host):
+    """Every problem of one host's settings, one sentence per bad value; [] when all are good.
+
+    ``settings`` maps the variable names to their values for this host; a value of None means the
+    role that owns the variable is not in the play, so its checks are skipped (preflight only
+    checks the roles loaded with it). ``architecture`` is the machine the facts report.
+    """
+    def given(name):
+        return settings.get(name) is not None
+
+    problems = []
+    if given('nomad_architecture'):
+        problems += _inputs.architecture_problems(settings.get('architecture'), settings['nomad_architecture'], host)
+    version_settings = {'nomad_tls_min_version': settings['nomad_tls_min_version']} if given('nomad_tls_min_version') else {}
+    problems += _versions.problems(str(settings.get('nomad_version'))[:40], version_settings, 'nomad_version')
+    problems += _inputs.region_problems(settings.get('nomad_region'))
+    problems += _inputs.datacenter_problems(settings.get('nomad_datacenter'))
+    problems += _inputs.address_problems(settings.get('nomad_advertise_address'), host)
+    firewall = given('nomad_firewall_enabled') and bool(settings['nomad_firewall_enabled'])
+    if firewall:
+        problems += _inputs.cidr_problems({
+            'nomad_firewall_http_cidrs': settings.get('nomad_firewall_http_cidrs'),
+            'nomad_firewall_http_extra_cidrs': settings.get('nomad_firewall_http_extra_cidrs')})
+    if given('nomad_tls_min_version'):
+        problems += _inputs.tls_problems(settings['nomad_tls_min_version'], settings.get('nomad_tls_cipher_suites'),
+                                         settings.get('nomad_preflight_allowed_tls_versions') or [],
+                                         settings.get('nomad_preflight_allowed_cipher_suites') or [])
+    problems += _inputs.loopback_problems(settings.get('nomad_http_bind_address'), firewall,
+                                          settings.get('nomad_firewall_http_cidrs'),
+                                          settings.get('nomad_firewall_http_extra_cidrs'))
+    if given('nomad_gossip_key'):
+        problems += nomad_gossip_key_problems(settings['nomad_gossip_key'])
+    if given('nomad_tls_renew_before_days'):
+        problems += nomad_renewal_problems(settings['nomad_tls_renew_before_days'], settings['nomad_tls_cert_valid_days'])
+    return problems
+
+
+def nomad_acl_problems(policies, tokens):
+    """Every problem of the ACL policies and tokens the acl role will create, one sentence each."""
+    return (_inputs.acl_problems(policies, tokens, nomad_rotation_token_names)
+            + _inputs.policy_problems(policies))
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -52,4 +95,6 @@ class FilterModule:
             'nomad_renewal_problems': nomad_renewal_problems,
             'nomad_release_key': nomad_release_key,
             'nomad_rotation_token_names': nomad_rotation_token_names,
+            'nomad_host_problems': nomad_host_problems,
+            'nomad_acl_problems': nomad_acl_problems,
         }

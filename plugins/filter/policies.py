@@ -8,33 +8,13 @@
 
 from __future__ import annotations
 
-import re
-
-from ansible_collections.hardened.nomad.plugins.module_utils import _policy_rules
-
-
-# Nomad's own limits (nomad/structs ACLPolicy.Validate).
-POLICY_NAME_RE = re.compile(r'^[a-zA-Z0-9-]{1,128}$')
-MAX_DESCRIPTION = 256
+from ansible_collections.hardened.nomad.plugins.module_utils import _inputs
 
 
 def nomad_policy_problems(policies, variable='nomad_acl_policies'):
     """One sentence per problem in the name, description or rules of each present policy; [] when Nomad will take
     them all."""
-    found = []
-    for policy in policies or []:
-        if not isinstance(policy, dict) or policy.get('state', 'present') != 'present' or 'rules' not in policy:
-            continue
-        name = str(policy.get('name'))
-        if not POLICY_NAME_RE.match(name):
-            found.append("%s: policy '%s': the name must be 1-128 letters, digits or '-'" % (variable, name))
-        description = str(policy.get('description') or '')
-        if len(description) > MAX_DESCRIPTION:
-            found.append("%s: policy '%s': the description has %d characters, Nomad takes at most %d"
-                         % (variable, name, len(description), MAX_DESCRIPTION))
-        for problem in _policy_rules.problems(str(policy['rules'])):
-            found.append("%s: policy '%s': %s" % (variable, name, problem))
-    return found
+    return _inputs.policy_problems(policies, variable)
 
 
 class FilterModule:

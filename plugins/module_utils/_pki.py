@@ -22,6 +22,7 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.hardened.nomad.plugins.module_utils import _inputs
 from ansible_collections.hardened.nomad.plugins.module_utils._files import FileWriteError, read_file, write_file_atomic
 
 try:
@@ -43,7 +44,6 @@ ROLES_WITH_LOOPBACK_NAMES = ('server', 'client')
 LOOPBACK_DNS = 'localhost'
 LOOPBACK_IP = '127.0.0.1'
 
-_REGION_RE = re.compile(r'^[A-Za-z0-9_-]+$')
 _LABEL_RE = re.compile(r'^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$')
 _ROLE_NAME_RE = re.compile(r'^(?P<role>[^.]+)\.(?P<region>[^.]+)\.nomad$')
 
@@ -67,8 +67,9 @@ def require_cryptography(module):
 # -- name policy -------------------------------------------------------------------------------
 
 def validate_region(region):
-    if not _REGION_RE.match(region or ''):
-        raise PKIError('region %r is not a valid Nomad region name: use letters, digits, "-" and "_"' % region)
+    """The preflight's rule for nomad_region (module_utils/_inputs.py), so the two never disagree."""
+    for problem in _inputs.region_problems(region, 'region'):
+        raise PKIError(problem)
 
 
 def role_name(role, region):

@@ -102,13 +102,10 @@ policy:
     ModifyIndex: 14
 """
 
-import re
-
 from ansible_collections.hardened.nomad.plugins.module_utils._acl import NomadACLObject, acl_object_spec
 from ansible_collections.hardened.nomad.plugins.module_utils._api import NomadError, path_quote
+from ansible_collections.hardened.nomad.plugins.module_utils._inputs import POLICY_NAME_RE
 from ansible_collections.hardened.nomad.plugins.module_utils._module import ModuleFailure, NomadModule
-
-POLICY_NAME_RE = re.compile(r'^[a-zA-Z0-9-]{1,128}$')
 
 
 def normalize_rules(text):

@@ -69,7 +69,7 @@ options:
     choices: [server, client, cli]
   region:
     description:
-      - Nomad region; letters, digits, C(-) and C(_).
+      - Nomad region, a DNS label (lowercase letters, digits and C(-), 1-63 characters), as the preflight checks C(nomad_region).
     type: str
     default: global
   dns_names:

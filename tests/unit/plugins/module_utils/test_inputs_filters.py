@@ -38,7 +38,8 @@ def test_renewal_window_gives_both_numbers():
 
 
 def test_the_filters_are_registered():
-    assert sorted(inputs.FilterModule().filters()) == ['nomad_gossip_key_problems', 'nomad_release_key',
+    assert sorted(inputs.FilterModule().filters()) == ['nomad_acl_problems', 'nomad_gossip_key_problems',
+                                                       'nomad_host_problems', 'nomad_release_key',
                                                        'nomad_renewal_problems', 'nomad_rotation_token_names']
 
 

@@ -20,7 +20,7 @@ from ansible_collections.hardened.nomad.plugins.module_utils import _files, _pki
 
 @pytest.mark.parametrize('role, region, extras, expected', [
     ('server', 'global', {}, (['server.global.nomad', 'localhost'], ['127.0.0.1'])),
-    ('client', 'EU-1', {}, (['client.eu-1.nomad', 'localhost'], ['127.0.0.1'])),
+    ('client', 'eu-1', {}, (['client.eu-1.nomad', 'localhost'], ['127.0.0.1'])),
     ('cli', 'global', {}, (['cli.global.nomad'], [])),
     ('server', 'global', dict(dns_names=['N1.example.com.', 'localhost'], ip_addresses=['::1', '0:0::1']),
      (['server.global.nomad', 'localhost', 'n1.example.com'], ['127.0.0.1', '::1'])),
@@ -31,8 +31,8 @@ def test_allowed_names(role, region, extras, expected):
 
 @pytest.mark.parametrize('call, message', [
     (lambda: _pki.role_name('admin', 'global'), 'role must be one of server, client, cli'),
-    (lambda: _pki.role_name('server', ''), 'not a valid Nomad region name'),
-    (lambda: _pki.role_name('server', 'a b'), 'not a valid Nomad region name'),
+    (lambda: _pki.role_name('server', ''), 'is not a DNS label'),
+    (lambda: _pki.role_name('server', 'a b'), 'is not a DNS label'),
     (lambda: _pki.allowed_names('client', 'global', dns_names=['nomad']), 'reserved .nomad domain'),
     (lambda: _pki.allowed_names('cli', 'global', dns_names=['cli.eu.nomad']), 'reserved .nomad domain'),
     (lambda: _pki.allowed_names('server', 'global', dns_names=['a..b']), 'not a valid DNS name'),

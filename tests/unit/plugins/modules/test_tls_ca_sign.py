@@ -188,7 +188,7 @@ def test_missing_ca_file_is_an_error(run_module, ca, tmp_path):
 
 def test_bad_region_is_an_error(run_module, ca):
     result = run_module(tls_ca_sign, sign_args(ca, make_csr(**SERVER_CSR_NAMES), region='a.b'))
-    assert result['failed'] is True and 'not a valid Nomad region name' in result['msg']
+    assert result['failed'] is True and 'is not a DNS label' in result['msg']
 
 
 def test_check_mode_checks_but_does_not_sign(run_module, ca):

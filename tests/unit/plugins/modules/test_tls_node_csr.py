@@ -76,12 +76,12 @@ def test_good_certificate_needs_nothing_and_key_is_kept(run_module, node, ca):
 
 
 def test_names_per_role_and_extras(run_module, node, ca):
-    result = run_module(tls_node_csr, args(node, ca, role='client', region='eu-west_1',
+    result = run_module(tls_node_csr, args(node, ca, role='client', region='eu-west-1',
                                            dns_names=['Node1.Example.com', 'node1.example.com'],
                                            ip_addresses=['10.0.0.5', '10.0.0.5']))
     subject, dns, ips = csr_names(result)
-    assert subject == 'CN=client.eu-west_1.nomad'
-    assert dns == ['client.eu-west_1.nomad', 'localhost', 'node1.example.com']
+    assert subject == 'CN=client.eu-west-1.nomad'
+    assert dns == ['client.eu-west-1.nomad', 'localhost', 'node1.example.com']
     assert ips == ['127.0.0.1', '10.0.0.5']
 
 
@@ -93,7 +93,7 @@ def test_cli_certificates_have_no_loopback_names(run_module, node, ca):
 
 
 @pytest.mark.parametrize('extra, expected', [
-    (dict(region='eu.west'), 'not a valid Nomad region name'),
+    (dict(region='eu.west'), 'is not a DNS label'),
     (dict(dns_names=['*.example.com']), 'wildcard'),
     (dict(dns_names=['server.global.nomad.']), None),   # the own name is fine, just deduplicated
     (dict(role='client', dns_names=['server.global.nomad']), 'reserved .nomad domain'),
