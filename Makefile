@@ -33,6 +33,7 @@ help:
 	@echo "make sanity units CORES=2.19 - sanity and unit tests on one ansible-core only (default: $(CORES))"
 	@echo "make setup  - only the (cached) test bed: venv, docker, image, Nomad build, mirror"
 	@echo "make bench  - converge timings of site.yml (cold, warm, check, 4/6/9 nodes) into docs/benchmarks.md"
+	@echo "make bench AN_DIR=<checkout of ansible-community/ansible-nomad> - ours and AN side by side"
 
 ## ---- setup (idempotent, cached) ----
 setup: venv collection image mirror
@@ -111,8 +112,11 @@ $(addprefix molecule-,$(SCENARIOS)): molecule-%: setup
 
 ## ---- benchmarks (not part of make test) ----
 # Cold, warm, check and 4/6/9-node converges of site.yml; writes docs/benchmarks.md.
+# With AN_DIR=<a checkout of ansible-community/ansible-nomad>: ours and AN side by
+# side, cold, warm and check on 4 and 9 nodes (tests/bench/versus.py).
+AN_DIR ?=
 bench: setup
-	$(TESTBED)/env.sh $(VENV)/bin/python tests/bench/bench.py
+	$(TESTBED)/env.sh $(VENV)/bin/python tests/bench/$(if $(AN_DIR),versus.py --an $(AN_DIR),bench.py)
 
 ## ---- demo ----
 # The cluster scenario's 3 servers + 1 client, converged with playbooks/site.yml

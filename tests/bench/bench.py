@@ -229,7 +229,7 @@ def cpu_delta(before, after):
     return d
 
 
-def play(run_dir, inventory, name, extra_args=(), env_over=None, container_ids=()):
+def play(run_dir, inventory, name, extra_args=(), env_over=None, container_ids=(), playbook=PLAYBOOK):
     """One ansible-playbook run, timed wall clock (ansible's start-up included)."""
     env = dict(os.environ)
     env.update({
@@ -244,7 +244,7 @@ def play(run_dir, inventory, name, extra_args=(), env_over=None, container_ids=(
     })
     env.update(BASE_ENV)
     env.update(env_over or {})
-    argv = [os.path.join(VENV_BIN, 'ansible-playbook'), '-i', inventory, PLAYBOOK] + list(extra_args)
+    argv = [os.path.join(VENV_BIN, 'ansible-playbook'), '-i', inventory, playbook] + list(extra_args)
     log_path = os.path.join(run_dir, name + '.log')
     load = loadavg()
     cpu0 = cpu_snapshot(container_ids)
