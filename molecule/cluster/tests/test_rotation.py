@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import shutil
 import socket
 import ssl
@@ -329,8 +330,9 @@ def change_version(version):
 def handover_result(run, host):
     """The first line the leader handover task printed for host ("changed: [...]", "ok: [...]"...)."""
     section = run.stdout.split(f"Hand the leadership over, if it leads, before restarting {host}]", 1)
-    lines = [line for line in section[-1].splitlines()[1:] if line.strip()] if len(section) == 2 else []
-    return lines[0] if lines else "(task not run)"
+    # (profile_tasks prints a time line under each task header: results are the lines that start with a status)
+    lines = [line for line in section[-1].splitlines()[1:] if re.match(r"(ok|changed|skipping|failed|fatal): \[", line)]
+    return lines[0] if len(section) == 2 and lines else "(task not run)"
 
 
 @pytest.mark.parametrize("version", [testlib.NOMAD_PREVIOUS_VERSION, testlib.NOMAD_VERSION])
