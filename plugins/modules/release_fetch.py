@@ -13,8 +13,8 @@ short_description: Fetch a Nomad release on the controller and verify its signat
 version_added: 0.3.0
 description:
   - Downloads C(nomad_<version>_SHA256SUMS) and its signature from O(base_url)C(/<version>/), verifies the
-    signature with C(gpgv) against the one key in O(gpg_key) (a throwaway keyring: nothing else is
-    trusted, nothing is imported), then the zip of each architecture in O(architectures) against the
+    signature with C(gpgv) against the one key in O(gpg_key) (in a throwaway keyring, so nothing else is
+    trusted and nothing is imported), then the zip of each architecture of O(hosts) against the
     signed SHA-256, and only then unpacks its C(nomad) binary into O(cache_dir)C(/<version>/linux_<arch>/nomad).
   - What an earlier run verified is reused from the cache and checked again (the signature and every
     checksum run on every call); a cached zip that no longer matches is fetched again.
@@ -37,8 +37,8 @@ options:
     required: true
   hosts:
     description:
-      - The hosts to fetch for, each with its release architecture (C({node1: amd64, node2: arm64})); each
-        architecture is fetched once, and the hosts are named when the signed list lacks their zip.
+      - The hosts to fetch for, a mapping of each inventory host to its release architecture (C(amd64) or C(arm64)).
+      - Each architecture is fetched once, and the hosts are named when the signed list lacks their zip.
     type: dict
     required: true
   cache_dir:

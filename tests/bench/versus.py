@@ -13,6 +13,8 @@ once with AN, the order of the two swapped every round. Both get the same contai
 (bench.py's), Nomad from the test bed's mirror and forks 10; AN gets its TLS switches on (with a
 CA made here by openssl: one server and one client certificate), a gossip key and ACLs enabled.
 Its copy of the role is fresh for every cold run (it keeps the downloaded release in its files/).
+Before a cold run, untimed, every node gets its package lists (`apt-get update`), as a real host
+has them: the base image's are empty, and AN installs packages without refreshing them.
 
 Measured per run: wall clock of ansible-playbook, the controller's CPU (the ansible-playbook
 process tree) and the nodes' CPU (the containers' cgroups). The ratios ours/AN come from the
@@ -126,6 +128,15 @@ def an_setup(run_dir, an_dir, nodes):
     return inventory_path, playbook
 
 
+def package_lists(nodes):
+    """apt-get update on every node, untimed, for both tools: a real host has its package lists (the base
+    image's are empty, and AN's package task does not refresh them)."""
+    procs = [subprocess.Popen(['docker', 'exec', name, 'apt-get', 'update', '-qq'], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for name, _group in nodes]
+    for proc in procs:
+        proc.wait()
+
+
 def jobs(rounds, sizes=None):
     """Every round: 4 then 9 nodes, each tool once, the tools' order swapped every round."""
     for rnd in range(1, rounds + 1):
@@ -145,6 +156,7 @@ def run_job(job, root, an_dir):
     log('%s: %d servers + %d clients' % (label, job['servers'], job['clients']))
     try:
         bench.create_nodes(nodes)
+        package_lists(nodes)
         if job['tool'] == 'ours':
             inventory, playbook = bench.write_inventory(run_dir, nodes), bench.PLAYBOOK
         else:
@@ -249,9 +261,9 @@ def section(args, info, done, started, finished, an_commit):
     for tool in TOOLS:
         small, large = m[(tool, 4, 'cold')]['total'], m[(tool, 9, 'cold')]['total']
         per_node[tool] = None if small is None or large is None else (large - small) / 5
+    per_node_ratio = fmt_ratio(ratio(per_node['ours'], per_node['an']), TARGETS['per_node'])
     lines += ['', 'CPU per added node (9-node cold minus 4-node cold, divided by 5): ours %s, AN %s, ratio %s.' % (
-        fmt(per_node['ours']), fmt(per_node['an']), fmt_ratio(ratio(per_node['ours'], per_node['an']),
-                                                               TARGETS['per_node'])), '']
+        fmt(per_node['ours']), fmt(per_node['an']), per_node_ratio), '']
     failures = [d for d in done if d.get('errors')]
     if failures:
         lines += ['Runs that failed (left out of the medians): %s.' % '; '.join(

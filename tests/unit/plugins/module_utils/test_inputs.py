@@ -117,8 +117,8 @@ def test_good_policies_and_tokens_pass():
 @pytest.mark.parametrize('policies, tokens, words', [
     ([{'name': 'anonymous', 'rules': READ}], [], "policy named 'anonymous'"),
     ([{'name': 'p'}], [], "every present policy in nomad_acl_policies needs 'rules' (policy 'p' has none)"),
-    (POLICIES, [{'name': 'ro', 'policies': []}, {'name': 'ro', 'policies': []}], 'must be unique (tokens are found by '
-                                                                                  'name): ro'),
+    (POLICIES, [{'name': 'ro', 'policies': []}, {'name': 'ro', 'policies': []}],
+     'must be unique (tokens are found by name): ro'),
     (POLICIES, [{'name': '../escape'}], "token names ../escape in nomad_acl_tokens must be letters"),
     (POLICIES, [{'name': 'management', 'type': 'management'}], "may not name a token 'management'"),
     (POLICIES, [{'name': 'ci.retiring'}], 'rotate_tokens.yml uses those names (ci.retiring)'),
