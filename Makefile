@@ -115,8 +115,12 @@ $(addprefix molecule-,$(SCENARIOS)): molecule-%: setup
 # With AN_DIR=<a checkout of ansible-community/ansible-nomad>: ours and AN side by
 # side, cold, warm and check on 4 and 9 nodes (tests/bench/versus.py).
 AN_DIR ?=
-bench: setup
+bench: setup $(if $(AN_DIR),$(VENV)/.bench-versus)
 	$(TESTBED)/env.sh $(VENV)/bin/python tests/bench/$(if $(AN_DIR),versus.py --an $(AN_DIR),bench.py)
+
+$(VENV)/.bench-versus: tests/requirements/bench-versus.txt | venv
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
 
 ## ---- demo ----
 # The cluster scenario's 3 servers + 1 client, converged with playbooks/site.yml
