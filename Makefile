@@ -114,9 +114,15 @@ $(addprefix molecule-,$(SCENARIOS)): molecule-%: setup
 # Cold, warm, check and 4/6/9-node converges of site.yml; writes docs/benchmarks.md.
 # With AN_DIR=<a checkout of ansible-community/ansible-nomad>: ours and AN side by
 # side, cold, warm and check on 4 and 9 nodes (tests/bench/versus.py).
+# MITOGEN=1 adds ours under the mitogen strategy to that comparison.
 AN_DIR ?=
-bench: setup $(if $(AN_DIR),$(VENV)/.bench-versus)
-	$(TESTBED)/env.sh $(VENV)/bin/python tests/bench/$(if $(AN_DIR),versus.py --an $(AN_DIR),bench.py)
+MITOGEN ?=
+bench: setup $(if $(AN_DIR),$(VENV)/.bench-versus) $(if $(MITOGEN),$(CACHE)/mitogen/.installed)
+	$(TESTBED)/env.sh $(VENV)/bin/python tests/bench/$(if $(AN_DIR),versus.py --an $(AN_DIR) $(if $(MITOGEN),--mitogen $(CACHE)/mitogen),bench.py)
+
+$(CACHE)/mitogen/.installed: tests/requirements/bench-mitogen.txt | venv
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --target $(@D) -r $<
+	touch $@
 
 $(VENV)/.bench-versus: tests/requirements/bench-versus.txt | venv
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
