@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import subprocess
 import zipfile
@@ -25,13 +26,14 @@ def signing_key(root):
     key.write_bytes(subprocess.run(gpg + ['--armor', '--export'], check=True, capture_output=True).stdout)
     colons = subprocess.run(gpg + ['--with-colons', '--list-keys'], check=True, capture_output=True, text=True).stdout
     fingerprint = next(line.split(':')[9] for line in colons.splitlines() if line.startswith('fpr:'))
-    stop_agent(gpg)
+    atexit.register(stop_agent, str(home))
     return gpg, key, fingerprint
 
 
-def stop_agent(gpg):
-    """Ends the gpg-agent that key generation or signing started in the throwaway home (none is left running)."""
-    subprocess.run(['gpgconf', '--homedir', gpg[gpg.index('--homedir') + 1], '--kill', 'gpg-agent'], check=False)
+def stop_agent(home):
+    """Ends the gpg-agent that key generation and signing started in the throwaway home, when the tests end
+    (not between two uses: a new gpg could reach the agent while it shuts down)."""
+    subprocess.run(['gpgconf', '--homedir', home, '--kill', 'gpg-agent'], check=False)
 
 
 class Mirror:
@@ -62,7 +64,6 @@ class Mirror:
 
     def sign(self):
         subprocess.run(self.gpg + ['--yes', '--detach-sign', '--output', '%s.sig' % self.sums, str(self.sums)], check=True)
-        stop_agent(self.gpg)
 
     @staticmethod
     def zip_name(arch):

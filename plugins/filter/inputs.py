@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.hardened.nomad.plugins.module_utils import _acl, _gossip, _inputs, _release_key, _versions
 
 
@@ -45,40 +47,40 @@ def nomad_rotation_token_names(names):
             if name.startswith(_acl.MANAGEMENT_NAME_PREFIX) or name.endswith(_acl.RETIRING_SUFFIX)]
 
 
-def nomad_host_problems(settings, host):
+def nomad_host_problems(settings, host, roles):
     """Every problem of one host's settings, one sentence per bad value; [] when all are good.
 
-    ``settings`` maps the variable names to their values for this host; a value of None means the
-    role that owns the variable is not in the play, so its checks are skipped (preflight only
-    checks the roles loaded with it). ``architecture`` is the machine the facts report.
+    ``settings`` maps the variable names to their values for this host; ``roles`` names the roles of
+    the collection in the play. A variable of a role that is not in the play is not checked (its
+    value, left undefined, arrives here as None or, on ansible-core before 2.19, as ''), as the
+    preflight checks only the roles loaded with it. ``architecture`` is the machine the facts report.
     """
-    def given(name):
-        return settings.get(name) is not None
-
+    roles = set(roles or [])
     problems = []
-    if given('nomad_architecture'):
-        problems += _inputs.architecture_problems(settings.get('architecture'), settings['nomad_architecture'], host)
-    version_settings = {'nomad_tls_min_version': settings['nomad_tls_min_version']} if given('nomad_tls_min_version') else {}
+    if 'install' in roles:
+        problems += _inputs.architecture_problems(settings.get('architecture'), settings.get('nomad_architecture'), host)
+    version_settings = {'nomad_tls_min_version': settings['nomad_tls_min_version']} if 'agent' in roles else {}
     problems += _versions.problems(str(settings.get('nomad_version'))[:40], version_settings, 'nomad_version')
     problems += _inputs.region_problems(settings.get('nomad_region'))
     problems += _inputs.datacenter_problems(settings.get('nomad_datacenter'))
     problems += _inputs.address_problems(settings.get('nomad_advertise_address'), host)
-    firewall = given('nomad_firewall_enabled') and bool(settings['nomad_firewall_enabled'])
+    firewall = 'firewall' in roles and boolean(settings.get('nomad_firewall_enabled'), strict=False)
     if firewall:
         problems += _inputs.cidr_problems({
             'nomad_firewall_http_cidrs': settings.get('nomad_firewall_http_cidrs'),
             'nomad_firewall_http_extra_cidrs': settings.get('nomad_firewall_http_extra_cidrs')})
-    if given('nomad_tls_min_version'):
-        problems += _inputs.tls_problems(settings['nomad_tls_min_version'], settings.get('nomad_tls_cipher_suites'),
+    if 'agent' in roles:
+        problems += _inputs.tls_problems(settings.get('nomad_tls_min_version'), settings.get('nomad_tls_cipher_suites'),
                                          settings.get('nomad_preflight_allowed_tls_versions') or [],
                                          settings.get('nomad_preflight_allowed_cipher_suites') or [])
-    problems += _inputs.loopback_problems(settings.get('nomad_http_bind_address'), firewall,
-                                          settings.get('nomad_firewall_http_cidrs'),
+    problems += _inputs.loopback_problems(settings.get('nomad_http_bind_address') if 'agent' in roles else None,
+                                          firewall, settings.get('nomad_firewall_http_cidrs'),
                                           settings.get('nomad_firewall_http_extra_cidrs'))
-    if given('nomad_gossip_key'):
-        problems += nomad_gossip_key_problems(settings['nomad_gossip_key'])
-    if given('nomad_tls_renew_before_days'):
-        problems += nomad_renewal_problems(settings['nomad_tls_renew_before_days'], settings['nomad_tls_cert_valid_days'])
+    if 'agent' in roles:
+        problems += nomad_gossip_key_problems(settings.get('nomad_gossip_key'))
+    if 'tls' in roles:
+        problems += nomad_renewal_problems(settings.get('nomad_tls_renew_before_days'),
+                                           settings.get('nomad_tls_cert_valid_days'))
     return problems
 
 

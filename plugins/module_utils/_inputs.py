@@ -26,6 +26,10 @@ DATACENTER_RE = re.compile(r'^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$')
 TOKEN_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
 RESERVED_TOKEN_NAME = 'management'
 LOOPBACK = ipaddress.ip_network('127.0.0.0/8')
+# The plain forms the firewall's nftables template takes: an address, or an address and a prefix
+# length (no netmask, no zone, no white space).
+PLAIN_ADDRESS_RE = re.compile(r'^[0-9A-Fa-f:.]+$')
+PLAIN_CIDR_RE = re.compile(r'^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$')
 
 
 def region_problems(region, variable='nomad_region'):
@@ -42,19 +46,25 @@ def datacenter_problems(datacenter, variable='nomad_datacenter'):
 
 
 def address_problems(address, host, variable='nomad_advertise_address'):
-    """The address other agents reach ``host`` on: an IPv4 or IPv6 address."""
+    """The address other agents reach ``host`` on: a plain IPv4 or IPv6 address (no zone, no white space)."""
+    text = str(address or '')
     try:
-        ipaddress.ip_address(str(address or '').strip())
-        return []
+        if PLAIN_ADDRESS_RE.match(text):
+            ipaddress.ip_address(text)
+            return []
     except ValueError:
-        return ["%s has no usable %s (got '%s'): it defaults to the default IPv4 address from the facts; set %s "
+        pass
+    return ["%s has no usable %s (got '%s'): it defaults to the default IPv4 address from the facts; set %s "
                 "for this host to the IP other agents reach it on" % (host, variable, address or '', variable)]
 
 
 def network(value):
-    """The network of an address or CIDR (host bits allowed, as nftables takes them), or None."""
+    """The network of a plain address or CIDR (host bits allowed, as nftables takes them), or None."""
+    text = str(value)
+    if not PLAIN_CIDR_RE.match(text):
+        return None
     try:
-        return ipaddress.ip_network(str(value).strip(), strict=False)
+        return ipaddress.ip_network(text, strict=False)
     except ValueError:
         return None
 
@@ -71,9 +81,12 @@ def cidr_problems(cidrs_by_variable):
 
 
 def loopback_problems(http_bind_address, firewall_enabled, http_cidrs, extra_cidrs):
-    """The roles' own health checks and ACL calls use the loopback listener: it must be bound and let through."""
+    """The roles' own health checks and ACL calls use the loopback listener: it must be bound and let through.
+
+    ``http_bind_address`` None: the agent role is not in the play (Nomad's listener is not ours to check).
+    """
     problems = []
-    if '127.0.0.1' not in str(http_bind_address or '127.0.0.1').split():
+    if http_bind_address is not None and '127.0.0.1' not in str(http_bind_address).split():
         problems.append("nomad_http_bind_address '%s' must include 127.0.0.1: the health checks and ACL calls of "
                         "these roles use the loopback listener" % http_bind_address)
     if firewall_enabled:

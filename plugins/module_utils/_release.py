@@ -35,6 +35,10 @@ class ReleaseError(Exception):
     """The release was refused or could not be had; the message says why and what to do."""
 
 
+class NotCached(Exception):
+    """Check mode downloads nothing: the file is not in the cache (or no longer matches), a real run would fetch it."""
+
+
 def parse_sums(text):
     """{file name: SHA-256} of a SHA256SUMS text; lines of another shape are ignored."""
     sums = {}
@@ -100,9 +104,17 @@ class ReleaseFetch:
         return os.path.join(self.directory, name)
 
     def run(self):
-        """Fetches and verifies; returns {architecture: {'binary': path, 'sha256': digest}}."""
+        """Fetches and verifies; returns {architecture: {'binary': path, 'sha256': digest}}.
+
+        In check mode nothing is downloaded: what the cache holds is verified as in a real run, and
+        a file it lacks is reported as a download (without the signed list nothing more can be
+        verified; without a zip its architecture has no binary in the result).
+        """
         self.make_directories()
-        sums = self.verified_sums()
+        try:
+            sums = self.verified_sums()
+        except NotCached:
+            return {}
         missing = sorted(self.zip_name(arch) for arch in self.hosts if self.zip_name(arch) not in sums)
         if missing:
             needing = sorted(host for arch, hosts in self.hosts.items() if self.zip_name(arch) in missing
@@ -112,23 +124,34 @@ class ReleaseFetch:
                                % (self.sums_name, ', '.join(missing), ', '.join(needing)))
         binaries = {}
         for architecture in sorted(self.hosts):
-            archive = self.verified_zip(architecture, sums[self.zip_name(architecture)])
+            try:
+                archive = self.verified_zip(architecture, sums[self.zip_name(architecture)])
+            except NotCached:
+                continue
             binaries[architecture] = self.unpacked(architecture, archive)
         return binaries
 
     def make_directories(self):
+        """The release directory and one per architecture, 0700 (set again when it differs)."""
         for directory in [self.directory] + [os.path.dirname(self.binary_path(arch)) for arch in self.hosts]:
             if not os.path.isdir(directory):
-                if self.check_mode:
-                    continue
-                os.makedirs(directory, mode=0o700, exist_ok=True)
                 self.changes.append('created %s' % directory)
+                if not self.check_mode:
+                    os.makedirs(directory, mode=0o700, exist_ok=True)
+                    os.chmod(directory, 0o700)
+            elif os.stat(directory).st_mode & 0o777 != 0o700:
+                self.changes.append('mode 0700 on %s' % directory)
+                if not self.check_mode:
+                    os.chmod(directory, 0o700)
 
-    def fetch(self, name):
+    def fetch(self, name, use_cache=True):
         """The bytes of the release file ``name``, from the cache or else downloaded (not stored)."""
-        cached = read_file_if_exists(self.path(name))
+        cached = read_file_if_exists(self.path(name)) if use_cache else None
         if cached is not None:
             return cached, False
+        if self.check_mode:
+            self.changes.append('would download %s' % name)
+            raise NotCached(name)
         url = '%s/%s' % (self.url, name)
         try:
             return self.download(url), True
@@ -154,9 +177,9 @@ class ReleaseFetch:
             self.forget(self.sums_name, self.sums_name + '.sig')
             fingerprints = _release_key.inspect(self.key_path, gpg=self.gpg)['fingerprints']
             raise ReleaseError('BAD SIGNATURE: %s from %s is not signed by the key in nomad_release_gpg_key (%s, '
-                               'fingerprint %s). gpgv said: %s. The unverified files were removed and %s.'
+                               'fingerprint %s). gpgv said: %s. %s and %s.'
                                % (self.sums_name, self.url, self.key_path, ', '.join(fingerprints) or 'unknown',
-                                  said[:300], NOTHING_INSTALLED))
+                                  said[:300], self.removed('The unverified files were removed'), NOTHING_INSTALLED))
         for name, data, new in ((self.sums_name, sums, sums_new), (self.sums_name + '.sig', signature, signature_new)):
             self.store(name, data, new)
         return parse_sums(sums.decode('utf-8', 'replace'))
@@ -167,12 +190,13 @@ class ReleaseFetch:
         data, new = self.fetch(name)
         if not new and sha256(data) != expected:
             self.forget(name)
-            data, new = self.fetch(name)
+            data, new = self.fetch(name, use_cache=False)
         actual = sha256(data)
         if actual != expected:
             raise ReleaseError('CHECKSUM MISMATCH: %s/%s does not match the SHA-256 in the signed %s (expected %s, '
-                               'got %s). The file was discarded and %s.'
-                               % (self.url, name, self.sums_name, expected, actual, NOTHING_INSTALLED))
+                               'got %s). %s and %s.'
+                               % (self.url, name, self.sums_name, expected, actual,
+                                  self.removed('The file was discarded'), NOTHING_INSTALLED))
         self.store(name, data, new)
         return data
 
@@ -196,6 +220,10 @@ class ReleaseFetch:
             self.changes.append('downloaded %s' % name)
             if not self.check_mode:
                 write_file_atomic(self.path(name), data, mode=0o600)
+
+    def removed(self, sentence):
+        """``sentence`` as a real run can say it; check mode removes nothing."""
+        return 'Check mode removed nothing' if self.check_mode else sentence
 
     def forget(self, *names):
         for name in names:

@@ -59,8 +59,9 @@ attributes:
   check_mode:
     support: full
     details: >-
-      Verifies what the cache holds as a real run does and writes nothing; a file not in the cache is
-      downloaded and verified but not stored.
+      Downloads and writes nothing. Verifies what the cache holds as a real run does; a file the cache
+      lacks (or a cached zip that no longer matches the signed list) is reported as the download a real
+      run would make, and its architecture gets no binary in RV(binaries).
   diff_mode:
     support: none
 notes:
@@ -92,9 +93,12 @@ changes:
   elements: str
 """
 
+import subprocess
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.hardened.nomad.plugins.module_utils._files import FileWriteError
 from ansible_collections.hardened.nomad.plugins.module_utils._release import ReleaseError, ReleaseFetch
 
 
@@ -124,7 +128,7 @@ def main():
                          gpgv=module.get_bin_path('gpgv', required=True), check_mode=module.check_mode)
     try:
         binaries = fetch.run()
-    except (ReleaseError, OSError) as exc:
+    except (ReleaseError, FileWriteError, OSError, subprocess.TimeoutExpired) as exc:
         module.fail_json(msg=str(exc), changes=fetch.changes)
     module.exit_json(changed=bool(fetch.changes), binaries=binaries, changes=fetch.changes)
 

@@ -10,7 +10,7 @@ molecule/cluster), systemd booted, a fresh inventory, secrets dir and release
 cache, then `ansible-playbook -i inventory playbooks/site.yml`, timed wall
 clock; the containers are removed afterwards. Container creation and boot are
 not in the figures; the controller-side fetch of the release (local mirror:
-download, GPG + SHA-256 check, unzip) is, as on a fresh controller.
+download, GPG + SHA-256 check, unpacking) is, as on a fresh controller.
 
 Only containers named hn-bench-* are ever created or removed.
 """
@@ -634,7 +634,7 @@ def write_doc(args, info, done, skipped, failed, started, finished, others, argv
     if setups:
         lines.append('Not in the figures: creating and booting the containers (median %.1fs per cluster). In the cold '
                      'figures: the controller-side fetch of the release from the local test-bed mirror into a fresh '
-                     'release cache (download, GPG and SHA-256 check, unzip), as on a fresh controller; see its '
+                     'release cache (download, GPG and SHA-256 check, unpacking), as on a fresh controller; see its '
                      'tasks below.' % med(setups))
         lines.append('')
 

@@ -155,6 +155,16 @@ def mitogen_env(mitogen_dir):
             'ANSIBLE_STRATEGY_PLUGINS': os.path.join(mitogen_dir, 'ansible_mitogen', 'plugins', 'strategy')}
 
 
+def use_docker_connection_name(inventory):
+    """mitogen takes over the connection it knows by the short name docker (in the inventory, not as an extra
+    variable, which would also send the controller's delegated tasks to docker)."""
+    with open(inventory, encoding='utf-8') as f:
+        data = json.load(f)
+    data['all']['vars']['ansible_connection'] = 'docker'
+    with open(inventory, 'w', encoding='utf-8') as f:
+        json.dump(data, f, indent=2)
+
+
 def run_job(job, root, an_dir, mitogen_dir=None):
     label = '%s%d-r%d' % (job['tool'], job['servers'] + job['clients'], job['round'])
     run_dir = os.path.join(root, label)
@@ -165,11 +175,12 @@ def run_job(job, root, an_dir, mitogen_dir=None):
     try:
         bench.create_nodes(nodes)
         package_lists(nodes)
-        env, extra = None, ()
+        env = None
         if job['tool'] in ('ours', 'mitogen'):
             inventory, playbook = bench.write_inventory(run_dir, nodes), bench.PLAYBOOK
-            if job['tool'] == 'mitogen':  # mitogen takes over the connection it knows by the name docker
-                env, extra = mitogen_env(mitogen_dir), ('-e', 'ansible_connection=docker')
+            if job['tool'] == 'mitogen':
+                env = mitogen_env(mitogen_dir)
+                use_docker_connection_name(inventory)
         else:
             inventory, playbook = an_setup(run_dir, an_dir, nodes)
         if os.path.exists('/tmp/nomad_raw.key'):
@@ -177,7 +188,7 @@ def run_job(job, root, an_dir, mitogen_dir=None):
         ids = bench.run(['docker', 'inspect', '-f', '{{.Id}}'] + [name for name, _group in nodes]).stdout.split()
         for name, args in (('cold', ()), ('warm', ()), ('check', ('--check', '--diff'))):
             try:
-                res[name] = bench.play(run_dir, inventory, name, args + extra, env, ids, playbook=playbook)
+                res[name] = bench.play(run_dir, inventory, name, args, env, ids, playbook=playbook)
             except RuntimeError as exc:  # a failed run: noted, left out of the medians
                 log('%s %s FAILED: %s' % (label, name, exc))
                 res.setdefault('errors', []).append('%s: %s' % (name, exc))
@@ -327,6 +338,7 @@ def main():
     parser.add_argument('--rounds', type=int, default=int(os.environ.get('BENCH_ROUNDS', 3)))
     parser.add_argument('--no-doc', action='store_true', help='only print the table')
     parser.add_argument('--sizes', type=int, nargs='*', help='only these cluster sizes (4, 9); a trial run')
+    parser.add_argument('--tools', nargs='*', choices=TOOLS, help='only these (a trial run)')
     parser.add_argument('--mitogen', metavar='DIR', help='also ours under the mitogen strategy, from DIR (pip install '
                         '--target DIR mitogen)')
     args = parser.parse_args()
@@ -355,7 +367,7 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
 
     done = []
-    tools = TOOLS if args.mitogen else TOOLS[:2]
+    tools = [tool for tool in (args.tools or TOOLS) if tool != 'mitogen' or args.mitogen]
     args.mitogen_version = ''
     if args.mitogen:
         args.mitogen = os.path.abspath(args.mitogen)

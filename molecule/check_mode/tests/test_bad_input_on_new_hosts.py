@@ -2,7 +2,8 @@
 
 Runs before test_check_mode.py (the file name), whose snapshots then prove that these
 real runs of site.yml changed nothing on any node, wrote no secret and downloaded
-nothing. The same refusals on the converged cluster are in the cluster scenario.
+nothing. They are tried here only: on new hosts any change a refused run made would show
+(the cluster scenario keeps the one failure only a cluster can report: test_bad_input.py).
 """
 import json
 

@@ -47,6 +47,7 @@ def test_the_datacenter_rule(datacenter, good):
 @pytest.mark.parametrize('address, good', [
     ('10.0.0.5', True), ('fd00::5', True), ('::1', True),
     ('', False), (None, False), ('999.1.1.1', False), ('10.0.0.0/8', False), ('node1.example.com', False),
+    (' 10.0.0.5 ', False), ('fe80::1%eth0', False),  # rendered as given into bind_addr and the nftables sets
 ])
 def test_the_advertise_address_is_an_ip_address(address, good):
     problems = _inputs.address_problems(address, 'node1')
@@ -72,12 +73,21 @@ def test_host_bits_in_a_cidr_are_accepted_as_nftables_takes_them():
     assert _inputs.cidr_problems({'nomad_firewall_http_cidrs': ['10.0.0.5/8']}) == []
 
 
+@pytest.mark.parametrize('entry', ['127.0.0.0/255.0.0.0', ' 10.0.0.0/8', '10.0.0.0/8 ', 'fe80::/64%eth0'])
+def test_only_the_plain_forms_the_firewall_template_takes_are_accepted(entry):
+    [problem] = _inputs.cidr_problems({'nomad_firewall_http_cidrs': [entry]})
+    assert problem.startswith("'%s' in nomad_firewall_http_cidrs is not" % entry)
+    # and such an entry never counts as letting loopback in
+    assert _inputs.loopback_problems('127.0.0.1', True, [entry], [])
+
+
 @pytest.mark.parametrize('bind, firewall, cidrs, extra, expected', [
     ('10.0.0.5 127.0.0.1', True, ['127.0.0.0/8'], [], []),
     (None, True, ['10.0.0.0/8'], ['127.0.0.1/32'], []),
     ('127.0.0.1', True, ['0.0.0.0/0'], [], []),
     ('127.0.0.1', False, ['10.0.0.0/8'], [], []),
     ('10.0.0.5', False, [], [], ['must include 127.0.0.1']),
+    ('', False, [], [], ['must include 127.0.0.1']),
     ('127.0.0.1', True, ['10.0.0.0/8'], ['::1'], ['must allow loopback']),
     ('10.0.0.5', True, ['10.0.0.0/8'], ['bad'], ['must include 127.0.0.1', 'must allow loopback']),
 ])
@@ -150,23 +160,35 @@ GOOD = dict(architecture='x86_64', nomad_architecture='amd64', nomad_version='1.
             nomad_tls_renew_before_days=30, nomad_tls_cert_valid_days=365)
 
 
+ALL_ROLES = ['common', 'install', 'tls', 'firewall', 'agent', 'acl']
+NOT_IN_PLAY = ['nomad_architecture', 'nomad_firewall_enabled', 'nomad_firewall_http_cidrs',
+               'nomad_firewall_http_extra_cidrs', 'nomad_tls_min_version', 'nomad_tls_cipher_suites', 'nomad_gossip_key',
+               'nomad_tls_renew_before_days', 'nomad_tls_cert_valid_days', 'nomad_http_bind_address']
+
+
 def test_a_good_host_has_no_problem():
-    assert inputs.nomad_host_problems(GOOD, 'node1') == []
+    assert inputs.nomad_host_problems(GOOD, 'node1', ALL_ROLES) == []
 
 
-def test_the_variables_of_roles_not_in_the_play_are_not_checked():
-    only_common = dict(GOOD, nomad_architecture=None, nomad_firewall_enabled=None, nomad_firewall_http_cidrs=None,
-                       nomad_firewall_http_extra_cidrs=None, nomad_tls_min_version=None, nomad_tls_cipher_suites=None,
-                       nomad_gossip_key=None, nomad_tls_renew_before_days=None, nomad_tls_cert_valid_days=None,
-                       nomad_http_bind_address=None)
-    assert inputs.nomad_host_problems(only_common, 'node1') == []
+@pytest.mark.parametrize('undefined', [None, ''])  # '': what ansible-core 2.17 and 2.18 render for default(none)
+def test_the_variables_of_roles_not_in_the_play_are_not_checked(undefined):
+    only_common = dict(GOOD, **{name: undefined for name in NOT_IN_PLAY})
+    assert inputs.nomad_host_problems(only_common, 'node1', ['common']) == []
+
+
+def test_a_boolean_given_as_a_string_is_read_as_ansible_reads_it():
+    firewall_off = dict(GOOD, nomad_firewall_enabled='false', nomad_firewall_http_cidrs=['10.0.0.0/8'],
+                        nomad_firewall_http_extra_cidrs=['bad'])
+    assert inputs.nomad_host_problems(firewall_off, 'node1', ALL_ROLES) == []
+    firewall_on = dict(firewall_off, nomad_firewall_enabled='yes')
+    assert len(inputs.nomad_host_problems(firewall_on, 'node1', ALL_ROLES)) == 2  # the bad CIDR, no loopback
 
 
 def test_one_sentence_per_bad_value_of_a_host():
     bad = dict(GOOD, nomad_region='Bad_Region', nomad_datacenter='dc 1', nomad_firewall_http_extra_cidrs=['10.0.0.0/33'],
                nomad_tls_min_version='tls10', nomad_gossip_key='AAAAAAAAAAAAAAAAAAAAAAAAAAA=',
                nomad_tls_renew_before_days=400, architecture='armv7l')
-    problems = inputs.nomad_host_problems(bad, 'node1')
+    problems = inputs.nomad_host_problems(bad, 'node1', ALL_ROLES)
     variables = ['armv7l (ansible_facts.architecture)', 'nomad_region', 'nomad_datacenter',
                  'nomad_firewall_http_extra_cidrs', 'nomad_tls_min_version', 'nomad_gossip_key',
                  'nomad_tls_renew_before_days']
@@ -176,8 +198,8 @@ def test_one_sentence_per_bad_value_of_a_host():
 
 
 def test_the_version_and_what_it_allows():
-    assert 'older than 1.6.0' in inputs.nomad_host_problems(dict(GOOD, nomad_version='1.5.6'), 'node1')[0]
-    assert 'must be a Nomad release number' in inputs.nomad_host_problems(dict(GOOD, nomad_version=1.6), 'node1')[0]
-    [problem] = inputs.nomad_host_problems(dict(GOOD, nomad_tls_min_version='tls13'), 'node1')
+    assert 'older than 1.6.0' in inputs.nomad_host_problems(dict(GOOD, nomad_version='1.5.6'), 'node1', ALL_ROLES)[0]
+    assert 'must be a Nomad release number' in inputs.nomad_host_problems(dict(GOOD, nomad_version=1.6), 'node1', ALL_ROLES)[0]
+    [problem] = inputs.nomad_host_problems(dict(GOOD, nomad_tls_min_version='tls13'), 'node1', ALL_ROLES)
     assert problem.startswith('nomad_tls_min_version: tls13 needs Nomad 1.8.3 or newer, but nomad_version is 1.6.3')
-    assert inputs.nomad_host_problems(dict(GOOD, nomad_tls_min_version='tls13', nomad_version='1.8.3'), 'node1') == []
+    assert inputs.nomad_host_problems(dict(GOOD, nomad_tls_min_version='tls13', nomad_version='1.8.3'), 'node1', ALL_ROLES) == []

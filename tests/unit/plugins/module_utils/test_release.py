@@ -116,12 +116,58 @@ def test_a_changed_unpacked_binary_is_written_again(mirror, tmp_path):
     assert binary.read_bytes() == Mirror.binary('amd64') and again.changes == ['unpacked %s' % binary]
 
 
-def test_check_mode_verifies_and_writes_nothing(mirror, tmp_path):
+def test_check_mode_reports_a_changed_cached_zip_as_a_download_and_fetches_nothing(mirror, tmp_path):
     cache = tmp_path / 'cache'
+    fetch(mirror, cache).run()
+    (cache / VERSION / Mirror.zip_name('amd64')).write_bytes(b'corrupted')
+    mirror.downloads.clear()
     run = fetch(mirror, cache, check_mode=True)
     binaries = run.run()
-    assert not cache.exists()
-    assert run.changes and binaries['amd64']['sha256'] == hashlib.sha256(Mirror.binary('amd64')).hexdigest()
+    assert mirror.downloads == [] and sorted(binaries) == ['arm64']
+    assert run.changes == ['would download %s' % Mirror.zip_name('amd64')]
+    assert (cache / VERSION / Mirror.zip_name('amd64')).read_bytes() == b'corrupted'  # nothing written
+
+
+def test_the_cache_directories_get_0700_again(mirror, tmp_path):
+    cache = tmp_path / 'cache'
+    fetch(mirror, cache).run()
+    (cache / VERSION / 'linux_amd64').chmod(0o755)
+    again = fetch(mirror, cache)
+    again.run()
+    assert stat.S_IMODE((cache / VERSION / 'linux_amd64').stat().st_mode) == 0o700
+    assert again.changes == ['mode 0700 on %s' % (cache / VERSION / 'linux_amd64')]
+
+
+def test_check_mode_refuses_cached_sums_that_fail_the_signature_and_removes_nothing(mirror, tmp_path):
+    cache = tmp_path / 'cache'
+    fetch(mirror, cache).run()
+    (cache / VERSION / 'nomad_1.6.3_SHA256SUMS').write_text('0' * 64 + '  evil.zip\n')
+    with pytest.raises(ReleaseError) as error:
+        fetch(mirror, cache, check_mode=True).run()
+    assert str(error.value).startswith('BAD SIGNATURE')
+    assert str(error.value).endswith('Check mode removed nothing and nothing was installed on any node.')
+    assert (cache / VERSION / 'nomad_1.6.3_SHA256SUMS').exists()
+
+
+def test_check_mode_on_an_empty_cache_downloads_and_writes_nothing(mirror, tmp_path):
+    cache = tmp_path / 'cache'
+    run = fetch(mirror, cache, check_mode=True)
+    assert run.run() == {}
+    assert not cache.exists() and mirror.downloads == []
+    assert 'would download nomad_1.6.3_SHA256SUMS' in run.changes
+
+
+def test_check_mode_verifies_a_full_cache_as_a_real_run_does(mirror, tmp_path, monkeypatch):
+    cache = tmp_path / 'cache'
+    fetch(mirror, cache).run()
+    mirror.downloads.clear()
+    verified = []
+    real = _release.verify_signature
+    monkeypatch.setattr(_release, 'verify_signature', lambda *args, **kw: verified.append(1) or real(*args, **kw))
+    run = fetch(mirror, cache, check_mode=True)
+    binaries = run.run()
+    assert verified == [1] and mirror.downloads == [] and run.changes == []
+    assert binaries['amd64']['sha256'] == hashlib.sha256(Mirror.binary('amd64')).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------- refusals
