@@ -55,7 +55,7 @@ def address_problems(address, host, variable='nomad_advertise_address'):
     except ValueError:
         pass
     return ["%s has no usable %s (got '%s'): it defaults to the default IPv4 address from the facts; set %s "
-                "for this host to the IP other agents reach it on" % (host, variable, address or '', variable)]
+            "for this host to the IP other agents reach it on" % (host, variable, address or '', variable)]
 
 
 def network(value):
