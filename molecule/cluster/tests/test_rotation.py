@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import re
 import shutil
 import socket
 import ssl
@@ -327,35 +326,35 @@ def change_version(version):
     return run, probe.log, stops
 
 
-def handover_result(run, host):
-    """The first line the leader handover task printed for host ("changed: [...]", "ok: [...]"...)."""
-    section = run.stdout.split(f"Hand the leadership over, if it leads, before restarting {host}]", 1)
-    # (profile_tasks prints a time line under each task header: results are the lines that start with a status)
-    lines = [line for line in section[-1].splitlines()[1:] if re.match(r"(ok|changed|skipping|failed|fatal): \[", line)]
-    return lines[0] if len(section) == 2 and lines else "(task not run)"
-
-
 @pytest.mark.parametrize("version", [testlib.NOMAD_PREVIOUS_VERSION, testlib.NOMAD_VERSION])
-def test_version_change_restarts_followers_first_hands_leadership_over_and_fails_no_call_to_the_other_servers(version):
-    leader_before = json.loads(call(server_addresses()[0], "/v1/status/leader", secret("tokens/management.token"))[1])
-    leader = leader_before.rsplit(":", 1)[0]
-    leader_host = next(name for name in SERVERS if testlib.address(name) == leader)
+def test_version_change_restarts_in_place_leader_last_and_fails_no_call_to_the_other_servers_outside_the_election(
+        version):
+    leader = json.loads(call(server_addresses()[0], "/v1/status/leader", secret("tokens/management.token"))[1])
+    leader = leader.rsplit(":", 1)[0]
     run, log, stops = change_version(version)
     assert_succeeded(run)
     failed = [entry for entry in log if not entry[2]]
     to_others = [entry for entry in failed if not to_restarting_server(entry, stops, log)]
-    handover = handover_result(run, leader_host)
+    # Nomad 1.6 cannot transfer leadership and no server leaves the raft peers: from the leader's stop until
+    # another server answers again, a follower may still forward to the stopped leader. That election
+    # window is measured and printed; a failed call to another server outside it fails the test.
+    leader_stop = stops[leader][0]
+    answered = [m for m, a, ok, _d in log if ok and a != leader and m > leader_stop]
+    window_end = min(answered) if answered else float("inf")
+    in_window = [entry for entry in to_others if leader_stop <= entry[0] <= window_end]
     print(f"\nVERSION CHANGE to {version}: probe failed/total = {len(failed)}/{len(log)} round-robin "
           f"(as through a load balancer without health checks); {len(to_others)} failed calls to servers not "
-          f"being restarted; the leader {leader_host}'s handover: {handover}")
+          f"being restarted, {len(in_window)} of them in the election window "
+          f"({min(window_end, time.time()) - leader_stop:.1f} s from the leader's stop)")
     for entry in failed[:12]:
         print(f"  {entry[0]:.1f} {entry[1]}: {entry[3]}")
     assert all(len(times) == 1 for times in stops.values()), stops  # each server restarted once
     order = sorted(stops, key=lambda address: stops[address][0])
-    assert order[-1] == leader, (order, leader_before)  # the leader last
-    # it stepped down before its stop (leader_handover), so no follower forwarded to a stopped leader
-    assert handover.startswith("changed:"), handover
-    assert to_others == [], to_others
+    assert order[-1] == leader, (order, leader)  # the leader last
+    assert [entry for entry in to_others if entry not in in_window] == [], to_others
+    assert "/v1/operator/raft/peer" not in run.stdout  # restarted in place, never removed from the peers
+    status, body = call(server_addresses()[0], "/v1/operator/raft/configuration", secret("tokens/management.token"))
+    assert status == 200 and [peer["Voter"] for peer in json.loads(body)["Servers"]] == [True] * 3, body
     for name in NODES:
         assert node(name).run("nomad version").stdout.startswith(f"Nomad v{version}")
         assert node(name).run("systemctl is-failed nomad").stdout.strip() == "active"

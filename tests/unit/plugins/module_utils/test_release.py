@@ -41,6 +41,14 @@ def fetch(mirror, cache, hosts=None, key=None, check_mode=False):
                         mirror.download, check_mode=check_mode)
 
 
+def count_signature_checks(monkeypatch):
+    """A list that gets an item for every signature check from now on."""
+    verified = []
+    real = _release.verify_signature
+    monkeypatch.setattr(_release, 'verify_signature', lambda *args, **kw: verified.append(1) or real(*args, **kw))
+    return verified
+
+
 def cache_files(cache):
     return sorted(str(path.relative_to(cache)) for path in cache.rglob('*') if path.is_file())
 
@@ -81,9 +89,7 @@ def test_a_second_run_downloads_nothing_and_changes_nothing_but_verifies_again(m
     cache = tmp_path / 'cache'
     fetch(mirror, cache).run()
     mirror.downloads.clear()
-    verified = []
-    real = _release.verify_signature
-    monkeypatch.setattr(_release, 'verify_signature', lambda *args, **kw: verified.append(1) or real(*args, **kw))
+    verified = count_signature_checks(monkeypatch)
     again = fetch(mirror, cache)
     again.run()
     assert mirror.downloads == [] and again.changes == [] and verified == [1]
@@ -161,9 +167,7 @@ def test_check_mode_verifies_a_full_cache_as_a_real_run_does(mirror, tmp_path, m
     cache = tmp_path / 'cache'
     fetch(mirror, cache).run()
     mirror.downloads.clear()
-    verified = []
-    real = _release.verify_signature
-    monkeypatch.setattr(_release, 'verify_signature', lambda *args, **kw: verified.append(1) or real(*args, **kw))
+    verified = count_signature_checks(monkeypatch)
     run = fetch(mirror, cache, check_mode=True)
     binaries = run.run()
     assert verified == [1] and mirror.downloads == [] and run.changes == []
