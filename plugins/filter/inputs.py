@@ -62,6 +62,8 @@ def nomad_host_problems(settings, host, roles):
     version_settings = {'nomad_tls_min_version': settings['nomad_tls_min_version']} if 'agent' in roles else {}
     problems += _versions.problems(str(settings.get('nomad_version'))[:40], version_settings, 'nomad_version')
     problems += _inputs.region_problems(settings.get('nomad_region'))
+    problems += _inputs.rolling_problems(settings.get('nomad_client_rolling_batch'),
+                                         settings.get('nomad_client_max_fail_percentage'))
     problems += _inputs.datacenter_problems(settings.get('nomad_datacenter'))
     problems += _inputs.address_problems(settings.get('nomad_advertise_address'), host)
     firewall = 'firewall' in roles and boolean(settings.get('nomad_firewall_enabled'), strict=False)

@@ -29,7 +29,25 @@ LOOPBACK = ipaddress.ip_network('127.0.0.0/8')
 # The plain forms the firewall's nftables template takes: an address, or an address and a prefix
 # length (no netmask, no zone, no white space).
 PLAIN_ADDRESS_RE = re.compile(r'^[0-9A-Fa-f:.]+$')
+BATCH_RE = re.compile(r'^\s*(\d+)\s*(%?)\s*$')
 PLAIN_CIDR_RE = re.compile(r'^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$')
+
+
+def rolling_problems(batch, max_fail_percentage):
+    """The client rollout's settings: a batch of N clients or N%% of them, a percentage from 0 to 100."""
+    problems = []
+    match = BATCH_RE.match(str(batch))
+    if not match or int(match.group(1)) == 0 or (match.group(2) and int(match.group(1)) > 100):
+        problems.append('nomad_client_rolling_batch is %r: set a number of clients (5) or a percentage of them from '
+                        '1%% to 100%% (10%%)' % (batch,))
+    try:
+        percentage = float(max_fail_percentage)
+    except (TypeError, ValueError):
+        percentage = -1
+    if isinstance(max_fail_percentage, bool) or not 0 <= percentage <= 100:
+        problems.append('nomad_client_max_fail_percentage is %r: set a number from 0 (stop at the first client that '
+                        'fails) to 100 (never stop)' % (max_fail_percentage,))
+    return problems
 
 
 def region_problems(region, variable='nomad_region'):

@@ -47,18 +47,6 @@ options:
       - The servers of the inventory, as a dict of inventory host name to the address it advertises. With
         O(servers), the result's RV(leader_member) names the host the leader runs on.
     type: dict
-  voters:
-    description:
-      - With O(servers), also polls C(GET /v1/operator/autopilot/health) until every one of the O(servers) servers
-        is a healthy voter (needs a O(token) with C(operator:read)). A rolling restart stops a server only then.
-    type: bool
-    default: false
-  nodes_settled:
-    description:
-      - Also polls C(GET /v1/nodes) until every registered client node is C(ready) or C(down) (none
-        C(initializing) or C(disconnected)). Needs a O(token) with C(node:read).
-    type: bool
-    default: false
   wait:
     description:
       - Seconds to keep polling before the task fails.
@@ -159,32 +147,6 @@ def check_once(client, servers):
     return None, leader, peers
 
 
-def check_voters(client, servers):
-    """None once autopilot reports that many servers, each a healthy voter; else what is missing."""
-    try:
-        health = client.get('/v1/operator/autopilot/health') or {}
-    except NomadError as exc:
-        return 'the autopilot health is not available: %s' % exc.message
-    members = health.get('Servers') or []
-    unhealthy = ['%s (%s)' % (member.get('Name'), 'not a voter' if member.get('Healthy') else 'unhealthy')
-                 for member in members if not (member.get('Healthy') and member.get('Voter'))]
-    if unhealthy or len(members) != servers:
-        detail = (': not ' + ', '.join(unhealthy)) if unhealthy else ''
-        return '%d of %d servers are healthy voters%s' % (len(members) - len(unhealthy), servers, detail)
-    return None
-
-
-def check_settled(client):
-    """None once every registered client node is ready or down; else the nodes still on their way."""
-    try:
-        listed = client.get('/v1/nodes') or []
-    except NomadError as exc:
-        return 'the node list is not available: %s' % exc.message
-    waiting = sorted('%s (%s)' % (stub.get('Name'), stub.get('Status')) for stub in listed
-                     if stub.get('Status') not in ('ready', 'down'))
-    return ('client nodes not ready yet: %s' % ', '.join(waiting)) if waiting else None
-
-
 def leader_member(members, leader):
     """The host of members whose address is the leader's ("10.0.0.5:4647" or "[fd00::5]:4647")."""
     address = leader.rsplit(':', 1)[0].strip('[]')
@@ -203,11 +165,12 @@ def check_nodes(client, names):
     old, down node and the new one). final is true when waiting cannot help (a token without
     node:read).
     """
-    statuses = dict((name, 'not registered') for name in names)
     try:
         listed = client.get('/v1/nodes') or []
     except NomadError as exc:
-        return 'the node list is not available: %s' % exc.message, statuses, exc.status == 403
+        return ('the node list is not available: %s' % exc.message, dict((name, 'unknown') for name in names),
+                exc.status == 403)
+    statuses = dict((name, 'not registered') for name in names)
     for stub in listed:
         name = stub.get('Name')
         if name in statuses and statuses[name] != 'ready':
@@ -228,10 +191,6 @@ def wait_healthy(module):
     while True:
         final = False
         missing, leader, peers = check_once(client, params['servers'])
-        if missing is None and params['voters'] and params['servers'] > 0:
-            missing = check_voters(client, params['servers'])
-        if missing is None and params['nodes_settled']:
-            missing = check_settled(client)
         if missing is None and nodes:
             missing, statuses, final = check_nodes(client, nodes)
         if missing is None:
@@ -258,8 +217,6 @@ def main():
             servers=dict(type='int', default=0),
             nodes=dict(type='list', elements='str', default=[]),
             members=dict(type='dict'),
-            voters=dict(type='bool', default=False),
-            nodes_settled=dict(type='bool', default=False),
             wait=dict(type='int', default=120),
             interval=dict(type='float', default=2),
         ),

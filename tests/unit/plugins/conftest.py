@@ -146,6 +146,13 @@ class FakeNomad:
         self.failure_tolerance = 1
         self.removed_peers = []
         self.remove_peer_error = None
+        self.autopilot_answers = 0
+        # GET /v1/agent/self's stats: this server's raft, this client's last heartbeat.
+        self.self_stats = dict(raft=dict(state='Follower', last_contact='35.2ms'),
+                               client=dict(last_heartbeat='1.5s'))
+        # PUT /v1/operator/raft/transfer-leadership (Nomad 1.7+): the ids asked for, and an error to answer instead.
+        self.transfers = []
+        self.transfer_error = None
 
     # -- set-up helpers --------------------------------------------------------------------
 
@@ -251,12 +258,31 @@ class FakeNomad:
             return 403, 'Permission denied'
         if path == '/v1/operator/autopilot/health' and method == 'GET':
             servers = self.autopilot.pop(0) if len(self.autopilot) > 1 else self.autopilot[0]
-            return 200, dict(Healthy=all(s['Healthy'] for s in servers), FailureTolerance=self.failure_tolerance,
-                             Servers=servers)
+            # A live server's stats move with every answer; a server marked Frozen keeps its last ones, as the
+            # leader keeps those of a server it cannot reach.
+            self.autopilot_answers += 1
+            answer = [dict(server, LastIndex=server.get('LastIndex', 100) + (0 if server.get('Frozen') else
+                                                                             self.autopilot_answers))
+                      for server in servers]
+            healthy = all(s['Healthy'] for s in servers)
+            # Nomad answers 429, with the report, when the cluster is not healthy.
+            return (200 if healthy else 429), dict(Healthy=healthy, FailureTolerance=self.failure_tolerance,
+                                                   Servers=answer)
         if path == '/v1/agent/self' and method == 'GET':
-            return 200, dict(config={}, member=dict(Name='s1.global', Addr='10.0.0.11', Tags=self.member_tags))
+            return 200, dict(config={}, member=dict(Name='s1.global', Addr='10.0.0.11', Tags=self.member_tags),
+                             stats=self.self_stats)
         if path == '/v1/operator/raft/configuration' and method == 'GET':
             return 200, dict(Index=1, Servers=self.raft.pop(0) if len(self.raft) > 1 else self.raft[0])
+        if path == '/v1/operator/raft/transfer-leadership' and method == 'PUT':
+            if self.transfer_error:
+                return self.transfer_error
+            wanted = self.urls[-1].split('id=', 1)[1]
+            self.transfers.append(wanted)
+            for server in self.autopilot[-1]:
+                server['Leader'] = server.get('ID') == wanted
+                if server['Leader']:
+                    self.leader = server['Address']
+            return 200, ''
         if path == '/v1/operator/raft/peer' and method == 'DELETE':
             if self.remove_peer_error:
                 return self.remove_peer_error

@@ -157,7 +157,8 @@ GOOD = dict(architecture='x86_64', nomad_architecture='amd64', nomad_version='1.
             nomad_firewall_http_extra_cidrs=['192.0.2.0/24'], nomad_tls_min_version='tls12',
             nomad_tls_cipher_suites=ALLOWED_SUITES, nomad_preflight_allowed_tls_versions=ALLOWED_VERSIONS,
             nomad_preflight_allowed_cipher_suites=ALLOWED_SUITES, nomad_gossip_key='',
-            nomad_tls_renew_before_days=30, nomad_tls_cert_valid_days=365)
+            nomad_tls_renew_before_days=30, nomad_tls_cert_valid_days=365, nomad_client_rolling_batch='10%',
+            nomad_client_max_fail_percentage=10)
 
 
 ALL_ROLES = ['common', 'install', 'tls', 'firewall', 'agent', 'acl']

@@ -36,13 +36,15 @@ def test_a_pre_release_is_older_than_its_release():
     assert _versions.at_least('1.10.0', '1.9.0')  # numbers, not strings
 
 
-@pytest.mark.parametrize('version, sd_notify, mounts, tls13', [
-    ('1.6.0', False, False, False), ('1.6.3', False, False, False), ('1.7.7', False, False, False),
-    ('1.8.0', True, True, False), ('1.8.2', True, True, False), ('1.8.3', True, True, True),
-    ('1.11.3', True, True, True), ('2.0.5', True, True, True),
+@pytest.mark.parametrize('version, sd_notify, mounts, tls13, transfer', [
+    ('1.6.0', False, False, False, False), ('1.6.3', False, False, False, False),
+    ('1.7.0-rc.1', False, False, False, False), ('1.7.0', False, False, False, True),
+    ('1.7.7', False, False, False, True), ('1.8.0', True, True, False, True), ('1.8.2', True, True, False, True),
+    ('1.8.3', True, True, True, True), ('1.11.3', True, True, True, True), ('2.0.5', True, True, True, True),
 ])
-def test_features(version, sd_notify, mounts, tls13):
-    assert nomad_features(version) == dict(sd_notify=sd_notify, alloc_mounts_dir=mounts, tls13_minimum=tls13)
+def test_features(version, sd_notify, mounts, tls13, transfer):
+    assert nomad_features(version) == dict(sd_notify=sd_notify, alloc_mounts_dir=mounts, tls13_minimum=tls13,
+                                           leadership_transfer=transfer)
 
 
 @pytest.mark.parametrize('version, words', [

@@ -134,28 +134,3 @@ def test_a_leader_outside_the_inventory_fails_naming_the_members(run_module, fak
     assert 'the leader 10.0.0.99:4647 is not the address of exactly one server of members (s1=10.0.0.11)' in result['msg']
 
 
-def test_voters_waits_until_every_server_is_a_healthy_voter(run_module, fake_nomad):
-    healthy = [dict(Name='s%d.global' % n, Healthy=True, Voter=True) for n in (1, 2, 3)]
-    joining = [dict(healthy[0]), dict(healthy[1]), dict(Name='s3.global', Healthy=True, Voter=False)]
-    fake_nomad.autopilot = [healthy[:2], joining, healthy]
-    result = run_module(agent_health, dict(with_token(fake_nomad), servers=3, wait=30, voters=True))
-    assert result['failed'] is False
-    assert paths(fake_nomad).count('/v1/operator/autopilot/health') == 3
-
-
-def test_voters_fails_naming_the_server_that_is_not_healthy(run_module, fake_nomad):
-    fake_nomad.autopilot = [[dict(Name='s1.global', Healthy=True, Voter=True),
-                             dict(Name='s2.global', Healthy=False, Voter=True),
-                             dict(Name='s3.global', Healthy=True, Voter=True)]]
-    result = run_module(agent_health, dict(with_token(fake_nomad), servers=3, wait=0, voters=True))
-    assert result['failed'] is True and '2 of 3 servers are healthy voters: not s2.global (unhealthy)' in result['msg']
-
-
-def test_nodes_settled_waits_for_initializing_clients_and_ignores_down_ones(run_module, fake_nomad):
-    fake_nomad.node_lists = [[dict(Name='c1', Status='initializing'), dict(Name='old', Status='down')],
-                             [dict(Name='c1', Status='ready'), dict(Name='old', Status='down')]]
-    result = run_module(agent_health, dict(with_token(fake_nomad), wait=30, nodes_settled=True))
-    assert result['failed'] is False and paths(fake_nomad).count('/v1/nodes') == 2
-    fake_nomad.node_lists = [[dict(Name='c1', Status='disconnected')]]
-    result = run_module(agent_health, dict(BASE, wait=0, nodes_settled=True, token=MANAGEMENT))
-    assert result['failed'] is True and 'client nodes not ready yet: c1 (disconnected)' in result['msg']
