@@ -42,12 +42,19 @@ def address(name):
     return node(name).ansible("setup", "gather_subset=network")["ansible_facts"]["ansible_default_ipv4"]["address"]
 
 
-def run_playbook(playbook, *extra_args, timeout=1200):
-    """Runs a playbook (a path) against the scenario from the controller, as the operator would."""
+def run_playbook(playbook, *extra_args, timeout=1200, kill_at_task=None):
+    """Runs a playbook (a path) against the scenario from the controller, as the operator would.
+
+    kill_at_task: the run is killed (SIGKILL, in its own process group) when the task of that name
+    starts, as an operator's kill -9 would (callbacks/kill_at_task.py).
+    """
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
+    if kill_at_task:
+        env.update(HN_KILL_AT_TASK=kill_at_task, ANSIBLE_CALLBACKS_ENABLED="kill_at_task",
+                   ANSIBLE_CALLBACK_PLUGINS=str(pathlib.Path(__file__).parent / "callbacks"))
     return subprocess.run(
         ["ansible-playbook", "-i", INVENTORY, str(playbook), *extra_args],
-        capture_output=True, text=True, timeout=timeout, check=False,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+        capture_output=True, text=True, timeout=timeout, check=False, env=env, start_new_session=bool(kill_at_task),
     )
 
 

@@ -8,9 +8,11 @@
 
 Private to the collection; standard library only. ``problems(rules)`` parses the rules as Nomad
 does (HCL, or JSON) and checks them against Nomad's policy schema (acl/policy.go, 1.6 onwards):
-the blocks, their labels, policy values and capabilities. Unlike Nomad 1.6, which ignores keys
-it does not know, an unknown key is a problem: it is a typo that grants nothing (and Nomad 1.11
-refuses it).
+the blocks, their labels, policy values and capabilities. It reads HCL as Nomad's HCL1 parser
+does: a label may be a bare word (``namespace default { ... }``), keys and block names match in
+any case (``Policy =``), and a bare word as a value (``policy = read``) does not parse. Unlike
+Nomad 1.6, which ignores keys it does not know, an unknown key is a problem: it is a typo that
+grants nothing (and Nomad 1.11 refuses it).
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ _TOKEN_RE = re.compile(r'''
   | (?P<word>[A-Za-z_][A-Za-z0-9_.-]*|-?[0-9][0-9.]*)
   | (?P<punct>[{}\[\]=,])
 ''', re.VERBOSE | re.DOTALL)
+
+
+_LITERAL_RE = re.compile(r'^(-?[0-9][0-9.]*|true|false)$')
 
 
 class RulesError(Exception):
@@ -90,8 +95,9 @@ class _Parser:
         while self.peek()[1] != closing and self.peek()[0] != 'end':
             key = self.take('word', 'string')
             labels = []
-            while self.peek()[0] == 'string':
-                labels.append(self.take('string'))
+            # HCL1 takes words and strings alike as a block's labels (namespace default { ... }).
+            while self.peek()[0] in ('string', 'word'):
+                labels.append(self.take('string', 'word'))
             if self.peek()[1] == '=':
                 self.take('=')
                 value = self.value()
@@ -118,9 +124,12 @@ class _Parser:
             items = self.body('}')
             self.take('}')
             return items
-        if kind in ('string', 'word'):
+        if kind == 'string' or (kind == 'word' and _LITERAL_RE.match(token)):
             self.position += 1
             return token
+        if kind == 'word':
+            # HCL1 reads only numbers and true/false unquoted; Nomad fails "Unknown token" on the rest.
+            raise RulesError('%s is a bare word: quote it ("%s")' % (token, token))
         raise RulesError('expected a value, found %s' % (repr(token) if token else 'the end'))
 
 
@@ -142,7 +151,8 @@ def _from_json(data):
     """JSON rules ({"namespace": {"default": {"policy": "read"}}}) in the parsed HCL shape."""
     items = []
     for key, value in data.items():
-        labelled = key == 'path' or (key in BLOCKS and BLOCKS[key][0] is not None)
+        lowered = key.lower()
+        labelled = lowered == 'path' or (lowered in BLOCKS and BLOCKS[lowered][0] is not None)
         if labelled and isinstance(value, dict):
             for label, body in value.items():
                 items.append((key, [label], _from_json(body) if isinstance(body, dict) else body))
@@ -163,7 +173,7 @@ def problems(rules):
         return ['the rules are empty: give at least one block such as namespace "default" { policy = "read" }']
     found = []
     for key, labels, value in items:
-        found.extend(_block_problems(key, labels, value))
+        found.extend(_block_problems(key.lower(), labels, value))
     return found
 
 
@@ -183,6 +193,7 @@ def _block_problems(key, labels, value):
         found.append('%s: the name may hold only letters, digits, "-"%s and "*" (1-128 characters)'
                      % (where, ', "_"' if key == 'node_pool' else ''))
     for name, item_labels, item in value:
+        name = name.lower()  # HCL1 matches keys in any case
         if name == 'policy' and not item_labels:
             if item not in policies:
                 found.append('%s: policy = %r is not one of %s' % (where, item, ', '.join(policies)))
@@ -193,7 +204,7 @@ def _block_problems(key, labels, value):
         else:
             allowed = ['policy'] + (['capabilities'] if capabilities else []) + (['variables'] if key == 'namespace' else [])
             found.append('%s: unknown key %r (allowed: %s)' % (where, name, ', '.join(allowed)))
-    if label_re is None and not any(item[0] == 'policy' for item in value):
+    if label_re is None and not any(item[0].lower() == 'policy' for item in value):
         found.append('%s: needs policy = one of %s' % (where, ', '.join(policies)))
     return found
 
@@ -210,8 +221,9 @@ def _capability_problems(where, value, allowed):
 def _variables_problems(where, value):
     if not isinstance(value, list) or any(not isinstance(item, tuple) for item in value):
         return ['%s: variables must be a block of path "<pattern>" { capabilities = [...] }' % where]
-    paths = [item for item in value if item[0] == 'path']
-    found = ['%s: variables: unknown key %r (only path blocks)' % (where, item[0]) for item in value if item[0] != 'path']
+    paths = [item for item in value if item[0].lower() == 'path']
+    found = ['%s: variables: unknown key %r (only path blocks)' % (where, item[0]) for item in value
+             if item[0].lower() != 'path']
     if not paths:
         found.append('%s: variables needs at least one path "<pattern>" { capabilities = [...] }' % where)
     for path_item in paths:
@@ -224,7 +236,7 @@ def _variables_problems(where, value):
             found.append('%s must be a block' % path)
             continue
         for name, item_labels, item in body:
-            if name == 'capabilities' and not item_labels:
+            if name.lower() == 'capabilities' and not item_labels:
                 found.extend(_capability_problems(path, item, VARIABLE_CAPABILITIES))
             else:
                 found.append('%s: unknown key %r (allowed: capabilities)' % (path, name))

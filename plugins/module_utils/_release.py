@@ -161,18 +161,19 @@ class ReleaseFetch:
                                'Nothing was changed on any node.' % (self.version, url, exc))
 
     def verified_sums(self):
-        """The signed SHA256SUMS as {file name: SHA-256}; stored in the cache only once verified."""
+        """The signed SHA256SUMS as {file name: SHA-256}; stored in the cache only once verified.
+
+        A cached pair that no longer verifies (the trusted key changed, or the cache was written by
+        another key) is fetched again: the cache saves downloads, it never decides.
+        """
         sums, sums_new = self.fetch(self.sums_name)
         signature, signature_new = self.fetch(self.sums_name + '.sig')
-        work = tempfile.mkdtemp(prefix='hn-release-')
-        try:
-            for name, data in ((self.sums_name, sums), (self.sums_name + '.sig', signature)):
-                with open(os.path.join(work, name), 'wb') as handle:
-                    handle.write(data)
-            good, said = verify_signature(self.key_path, os.path.join(work, self.sums_name + '.sig'),
-                                          os.path.join(work, self.sums_name), self.gpg, self.gpgv)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        good, said = self.signature_holds(sums, signature)
+        if not good and not (sums_new and signature_new):
+            self.forget(self.sums_name, self.sums_name + '.sig')
+            sums, sums_new = self.fetch(self.sums_name, use_cache=False)
+            signature, signature_new = self.fetch(self.sums_name + '.sig', use_cache=False)
+            good, said = self.signature_holds(sums, signature)
         if not good:
             self.forget(self.sums_name, self.sums_name + '.sig')
             fingerprints = _release_key.inspect(self.key_path, gpg=self.gpg)['fingerprints']
@@ -183,6 +184,18 @@ class ReleaseFetch:
         for name, data, new in ((self.sums_name, sums, sums_new), (self.sums_name + '.sig', signature, signature_new)):
             self.store(name, data, new)
         return parse_sums(sums.decode('utf-8', 'replace'))
+
+    def signature_holds(self, sums, signature):
+        """(good, what gpgv said) for the SHA256SUMS bytes and their detached signature."""
+        work = tempfile.mkdtemp(prefix='hn-release-')
+        try:
+            for name, data in ((self.sums_name, sums), (self.sums_name + '.sig', signature)):
+                with open(os.path.join(work, name), 'wb') as handle:
+                    handle.write(data)
+            return verify_signature(self.key_path, os.path.join(work, self.sums_name + '.sig'),
+                                    os.path.join(work, self.sums_name), self.gpg, self.gpgv)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
     def verified_zip(self, architecture, expected):
         """The zip's bytes once they match the signed SHA-256; a cached zip that does not is fetched again."""

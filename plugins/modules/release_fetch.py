@@ -17,7 +17,9 @@ description:
     trusted and nothing is imported), then the zip of each architecture of O(hosts) against the
     signed SHA-256, and only then unpacks its C(nomad) binary into O(cache_dir)C(/<version>/linux_<arch>/nomad).
   - What an earlier run verified is reused from the cache and checked again (the signature and every
-    checksum run on every call); a cached zip that no longer matches is fetched again.
+    checksum run on every call). A cached zip that no longer matches, or a cached SHA256SUMS whose signature
+    does not hold with the trusted key (the key changed, or another key wrote the cache), is fetched again;
+    only what the mirror serves decides a refusal.
   - Every refusal fails the task before any node changes, with a message that starts with
     C(BAD SIGNATURE), C(CHECKSUM MISMATCH), C(Could not download) or names the missing architecture.
     Unverified files are never kept.
@@ -60,7 +62,7 @@ attributes:
     support: full
     details: >-
       Downloads and writes nothing. Verifies what the cache holds as a real run does; a file the cache
-      lacks (or a cached zip that no longer matches the signed list) is reported as the download a real
+      lacks (or a cached file that no longer verifies) is reported as the download a real
       run would make, and its architecture gets no binary in RV(binaries).
   diff_mode:
     support: none

@@ -313,25 +313,93 @@ def to_restarting_server(entry, stops, log):
     return not any(ok and a == address and stopped[-1] < m < moment for m, a, ok, _d in log)
 
 
+class QuorumProbe(threading.Thread):
+    """Reads autopilot's failure tolerance and the raft voters every 0.5 s from any server that answers."""
+
+    def __init__(self, addresses):
+        super().__init__(daemon=True)
+        self.addresses = addresses
+        self.readings = []  # (time, failure tolerance, voters); None where no server answered
+        self.stopping = threading.Event()
+
+    def read(self, path):
+        for address in self.addresses:
+            try:
+                status, body = call(address, path, secret("tokens/management.token"))
+            except Exception:  # a stopped server: ask the next one
+                continue
+            if status in (200, 429):  # autopilot answers 429, with its report, while a server is unhealthy
+                return json.loads(body)
+        return None
+
+    def run(self):
+        while not self.stopping.is_set():
+            health = self.read("/v1/operator/autopilot/health")
+            raft = self.read("/v1/operator/raft/configuration")
+            voters = sum(1 for peer in raft["Servers"] if peer["Voter"]) if raft else None
+            tolerance = health["FailureTolerance"] if health and health.get("Servers") else None
+            self.readings.append((time.time(), tolerance, voters))
+            self.stopping.wait(0.5)
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+        return self.readings
+
+
 def change_version(version):
-    """site.yml with another nomad_version under the probe; returns (run, log, stops by address)."""
+    """site.yml with another nomad_version under the probes; returns (run, log, stops by address, readings)."""
     probe = RestartProbe(server_addresses())
+    quorum = QuorumProbe(server_addresses())
     started = time.time()
     probe.start()
+    quorum.start()
     time.sleep(2)
     run = playbook("site.yml", "-e", f"nomad_version={version}")
     time.sleep(2)
     probe.stop()
+    readings = quorum.stop()
     stops = {testlib.address(name): stops_since(name, started) for name in SERVERS}
-    return run, probe.log, stops
+    return run, probe.log, stops, readings
 
 
-@pytest.mark.parametrize("version", [testlib.NOMAD_PREVIOUS_VERSION, testlib.NOMAD_VERSION])
-def test_version_change_restarts_in_place_leader_last_and_fails_no_call_to_the_other_servers_outside_the_election(
-        version):
-    leader = json.loads(call(server_addresses()[0], "/v1/status/leader", secret("tokens/management.token"))[1])
-    leader = leader.rsplit(":", 1)[0]
-    run, log, stops = change_version(version)
+def running_version(name):
+    """The version of the running agent (its executable, which a replaced binary leaves as "(deleted)")."""
+    pid = node(name).run("systemctl show --property MainPID --value nomad").stdout.strip()
+    return node(name).run(f"/proc/{pid}/exe version | head -n 1").stdout.strip()
+
+
+def changed_hosts(run, task):
+    """The hosts a task of the run reported changed."""
+    part = run.stdout.split(f"{task}]", 1)
+    assert len(part) == 2, run.stdout[-3000:]
+    section = part[1].split("\nTASK [", 1)[0]
+    return sorted(line.split("[", 1)[1].split("]", 1)[0] for line in section.splitlines()
+                  if line.startswith("changed: ["))
+
+
+FOUND_PENDING = "Find the agent running older files than those on disk"
+
+
+def test_an_interrupted_config_change_restarts_exactly_the_agent_it_changed():
+    meta = json.dumps({"nomad_client_meta": {"hn_interrupted": "yes"}})
+    pids = agent_pids()
+    # killed (kill -9) once every nomad.hcl is written, before any restart
+    killed = run_playbook(PLAYBOOKS / "site.yml", "-e", meta, kill_at_task="Write gossip.hcl (servers)")
+    assert killed.returncode != 0 and "PLAY RECAP" not in killed.stdout, killed.stdout[-2000:]
+    assert "hn_interrupted" in node(CLIENT).run("cat /etc/nomad.d/nomad.hcl").stdout
+    assert agent_pids() == pids  # the agent runs the old configuration
+    run = playbook("site.yml", "-e", meta)
+    assert_succeeded(run, NODES)
+    assert changed_hosts(run, FOUND_PENDING) == [CLIENT]
+    after = agent_pids()
+    assert [name for name in NODES if after[name] != pids[name]] == [CLIENT], (pids, after)
+    assert_unchanged(playbook("site.yml", "-e", meta), NODES)
+
+
+def assert_rolled(run, log, stops, readings, leader):
+    """The servers restarted once each, the leader last, no call failed to a server that was not restarting
+    outside the election, and 3 voters at every reading of the quorum probe."""
     assert_succeeded(run)
     failed = [entry for entry in log if not entry[2]]
     to_others = [entry for entry in failed if not to_restarting_server(entry, stops, log)]
@@ -342,10 +410,14 @@ def test_version_change_restarts_in_place_leader_last_and_fails_no_call_to_the_o
     answered = [m for m, a, ok, _d in log if ok and a != leader and m > leader_stop]
     window_end = min(answered) if answered else float("inf")
     in_window = [entry for entry in to_others if leader_stop <= entry[0] <= window_end]
-    print(f"\nVERSION CHANGE to {version}: probe failed/total = {len(failed)}/{len(log)} round-robin "
+    tolerances = [t for _m, t, _v in readings if t is not None]
+    voters = [v for _m, _t, v in readings if v is not None]
+    print(f"probe failed/total = {len(failed)}/{len(log)} round-robin "
           f"(as through a load balancer without health checks); {len(to_others)} failed calls to servers not "
           f"being restarted, {len(in_window)} of them in the election window "
-          f"({min(window_end, time.time()) - leader_stop:.1f} s from the leader's stop)")
+          f"({min(window_end, time.time()) - leader_stop:.1f} s from the leader's stop); failure tolerance read "
+          f"{len(tolerances)} times of {len(readings)} (0.5 s apart), lowest {min(tolerances)}, highest "
+          f"{max(tolerances)}; voters {sorted(set(voters))} at {len(voters)} readings")
     for entry in failed[:12]:
         print(f"  {entry[0]:.1f} {entry[1]}: {entry[3]}")
     assert all(len(times) == 1 for times in stops.values()), stops  # each server restarted once
@@ -353,8 +425,43 @@ def test_version_change_restarts_in_place_leader_last_and_fails_no_call_to_the_o
     assert order[-1] == leader, (order, leader)  # the leader last
     assert [entry for entry in to_others if entry not in in_window] == [], to_others
     assert "/v1/operator/raft/peer" not in run.stdout  # restarted in place, never removed from the peers
-    status, body = call(server_addresses()[0], "/v1/operator/raft/configuration", secret("tokens/management.token"))
-    assert status == 200 and [peer["Voter"] for peer in json.loads(body)["Servers"]] == [True] * 3, body
+    assert voters and set(voters) == {3}, readings
+
+
+def leader_address():
+    leader = json.loads(call(server_addresses()[0], "/v1/status/leader", secret("tokens/management.token"))[1])
+    return leader.rsplit(":", 1)[0]
+
+
+def test_an_interrupted_version_change_with_a_stopped_client_is_finished_by_the_next_run():
+    version = testlib.NOMAD_PREVIOUS_VERSION
+    current = running_version(SERVERS[0])
+    # A stopped client (its node goes down at the servers) does not hold the servers back.
+    assert node(CLIENT).run("systemctl stop nomad").rc == 0
+    killed = run_playbook(PLAYBOOKS / "site.yml", "-e", f"nomad_version={version}",
+                          kill_at_task="Install the verified nomad binary (predicted, the release is not fetched)")
+    assert killed.returncode != 0 and "PLAY RECAP" not in killed.stdout, killed.stdout[-2000:]
+    for name in NODES:
+        assert node(name).run("nomad version").stdout.startswith(f"Nomad v{version}"), name
+    for name in SERVERS:
+        assert running_version(name) == current, name  # the binary is replaced, the agent not restarted
+    leader = leader_address()
+    run, log, stops, readings = change_version(version)
+    print(f"\nINTERRUPTED VERSION CHANGE to {version}, finished by the next run: ", end="")
+    assert_rolled(run, log, stops, readings, leader)
+    assert changed_hosts(run, FOUND_PENDING) == sorted(SERVERS)
+    for name in NODES:
+        assert running_version(name).startswith(f"Nomad v{version}"), name
+    assert node(CLIENT).run("systemctl is-active nomad").stdout.strip() == "active"
+    assert_unchanged(playbook("site.yml", "-e", f"nomad_version={version}"), NODES)
+
+
+def test_version_change_restarts_in_place_leader_last_and_fails_no_call_to_the_other_servers_outside_the_election():
+    version = testlib.NOMAD_VERSION
+    leader = leader_address()
+    run, log, stops, readings = change_version(version)
+    print(f"\nVERSION CHANGE to {version}: ", end="")
+    assert_rolled(run, log, stops, readings, leader)
     for name in NODES:
         assert node(name).run("nomad version").stdout.startswith(f"Nomad v{version}")
         assert node(name).run("systemctl is-failed nomad").stdout.strip() == "active"

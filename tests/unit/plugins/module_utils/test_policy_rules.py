@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from policy_cases import ACCEPTED, REFUSED, REFUSED_ONLY_HERE
+
 from ansible_collections.hardened.nomad.plugins.module_utils._policy_rules import parse, problems
 
 GOOD = [
@@ -31,9 +33,21 @@ plugin { policy = "list" }  // CSI
 ]
 
 
-@pytest.mark.parametrize('rules', GOOD)
+@pytest.mark.parametrize('rules', GOOD + ACCEPTED)
 def test_valid_rules_have_no_problem(rules):
     assert problems(rules) == []
+
+
+@pytest.mark.parametrize('rules, expected', REFUSED + REFUSED_ONLY_HERE)
+def test_the_edges_of_hcl1_are_read_as_nomad_reads_them(rules, expected):
+    found = problems(rules)
+    assert any(expected in problem for problem in found), found
+
+
+def test_labels_keep_their_case_and_words_are_labels():
+    assert parse('Namespace Default { Policy = "read" }') == [('Namespace', ['Default'], [('Policy', [], 'read')])]
+    assert problems('namespace "default" { policy = "read" }\nnode { policy = 1 }') == [
+        "node: policy = '1' is not one of deny, read, write"]
 
 
 @pytest.mark.parametrize('rules, expected', [

@@ -144,15 +144,15 @@ def test_the_cache_directories_get_0700_again(mirror, tmp_path):
     assert again.changes == ['mode 0700 on %s' % (cache / VERSION / 'linux_amd64')]
 
 
-def test_check_mode_refuses_cached_sums_that_fail_the_signature_and_removes_nothing(mirror, tmp_path):
+def test_check_mode_predicts_fetching_again_cached_sums_that_fail_the_signature_and_removes_nothing(mirror, tmp_path):
     cache = tmp_path / 'cache'
     fetch(mirror, cache).run()
+    mirror.downloads.clear()
     (cache / VERSION / 'nomad_1.6.3_SHA256SUMS').write_text('0' * 64 + '  evil.zip\n')
-    with pytest.raises(ReleaseError) as error:
-        fetch(mirror, cache, check_mode=True).run()
-    assert str(error.value).startswith('BAD SIGNATURE')
-    assert str(error.value).endswith('Check mode removed nothing and nothing was installed on any node.')
-    assert (cache / VERSION / 'nomad_1.6.3_SHA256SUMS').exists()
+    run = fetch(mirror, cache, check_mode=True)
+    assert run.run() == {}
+    assert 'would download nomad_1.6.3_SHA256SUMS' in run.changes and mirror.downloads == []
+    assert (cache / VERSION / 'nomad_1.6.3_SHA256SUMS').read_text().endswith('evil.zip\n')
 
 
 def test_check_mode_on_an_empty_cache_downloads_and_writes_nothing(mirror, tmp_path):
@@ -204,10 +204,32 @@ def test_tampered_sums_are_refused_naming_the_trusted_key_and_removed(mirror, tm
     assert [name for name in mirror.downloads if name.endswith('.zip')] == []  # no zip before the signature
 
 
-def test_cached_sums_that_fail_the_signature_are_removed(mirror, tmp_path):
+def test_cached_sums_that_fail_the_signature_are_fetched_again(mirror, tmp_path):
     cache = tmp_path / 'cache'
     fetch(mirror, cache).run()
     (cache / VERSION / 'nomad_1.6.3_SHA256SUMS').write_text('0' * 64 + '  evil.zip\n')
+    mirror.downloads.clear()
+    binaries = fetch(mirror, cache).run()
+    assert binaries['amd64']['sha256'] == hashlib.sha256(Mirror.binary('amd64')).hexdigest()
+    assert sorted(mirror.downloads) == ['nomad_1.6.3_SHA256SUMS', 'nomad_1.6.3_SHA256SUMS.sig']
+    assert (cache / VERSION / 'nomad_1.6.3_SHA256SUMS').read_bytes() == mirror.sums.read_bytes()
+
+
+def test_a_cache_written_under_another_key_is_fetched_again(tmp_path, tmp_path_factory, signing_key):
+    """Two checkouts, each with its own throwaway mirror key, sharing one cache directory."""
+    cache = tmp_path / 'cache'
+    other = Mirror(tmp_path / 'other-mirror', release_mirror.signing_key(tmp_path_factory.mktemp('other-key')))
+    fetch(other, cache).run()
+    ours = Mirror(tmp_path / 'mirror', signing_key)
+    assert fetch(ours, cache).run()['amd64']['sha256'] == hashlib.sha256(Mirror.binary('amd64')).hexdigest()
+    assert 'nomad_1.6.3_SHA256SUMS.sig' in ours.downloads
+
+
+def test_bad_cached_sums_and_a_bad_mirror_are_refused_and_removed(mirror, tmp_path):
+    cache = tmp_path / 'cache'
+    fetch(mirror, cache).run()
+    (cache / VERSION / 'nomad_1.6.3_SHA256SUMS').write_text('0' * 64 + '  evil.zip\n')
+    mirror.sums.write_text(mirror.sums.read_text().replace('a', 'b', 1) + '\n')
     with pytest.raises(ReleaseError, match='^BAD SIGNATURE'):
         fetch(mirror, cache).run()
     assert not (cache / VERSION / 'nomad_1.6.3_SHA256SUMS').exists()
