@@ -117,8 +117,10 @@ $(addprefix molecule-,$(SCENARIOS)): molecule-%: setup
 # MITOGEN=1 adds ours under the mitogen strategy to that comparison.
 AN_DIR ?=
 MITOGEN ?=
+# FLEET=1: the rolling restart at 5 servers + 1 client, 3 + 1 and 3 + 12 (tests/bench/fleet.py).
+FLEET ?=
 bench: setup $(if $(AN_DIR),$(VENV)/.bench-versus) $(if $(MITOGEN),$(CACHE)/mitogen/.installed)
-	$(TESTBED)/env.sh $(VENV)/bin/python tests/bench/$(if $(AN_DIR),versus.py --an $(AN_DIR) $(if $(MITOGEN),--mitogen $(CACHE)/mitogen),bench.py)
+	$(TESTBED)/env.sh $(VENV)/bin/python tests/bench/$(if $(FLEET),fleet.py,$(if $(AN_DIR),versus.py --an $(AN_DIR) $(if $(MITOGEN),--mitogen $(CACHE)/mitogen),bench.py))
 
 $(CACHE)/mitogen/.installed: tests/requirements/bench-mitogen.txt | venv
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --target $(@D) -r $<

@@ -43,7 +43,6 @@ RELOAD = 'reload'
 NOTHING = 'none'
 
 
-
 # -- what an agent has not picked up -------------------------------------------------------------
 
 def pending_action(active, started_at, need_daemon_reload, restart_files, reload_files, reloaded_at=None,

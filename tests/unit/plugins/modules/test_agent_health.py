@@ -132,5 +132,3 @@ def test_a_leader_outside_the_inventory_fails_naming_the_members(run_module, fak
     result = run_module(agent_health, dict(BASE, servers=3, wait=0, members={'s1': '10.0.0.11'}))
     assert result['failed'] is True
     assert 'the leader 10.0.0.99:4647 is not the address of exactly one server of members (s1=10.0.0.11)' in result['msg']
-
-
