@@ -262,7 +262,9 @@ class Roll:
             try:
                 missing = check()
             except NomadError as exc:
-                missing = exc.message
+                if exc.status == 403:  # a token that lacks the right does not gain it by waiting
+                    raise RollFailure('%s: %s' % (what, exc.message), events=self.events)
+                missing = exc.message  # an agent starting, or a server reloading its RPC listener
             if missing is None:
                 return
             if self.clock() >= deadline:
@@ -447,8 +449,14 @@ class Roll:
             self._agent_back()
             self.events.append('back: the agent is healthy (no token yet to ask the servers)')
             return self.result()
-        refusal = client_brake(self.client.get('/v1/nodes', token=token) or [], params['rollout_nodes'] or [name],
-                               name, params['max_fail_percentage'])
+        listed = {}
+
+        def node_list():
+            listed['stubs'] = self.client.get('/v1/nodes', token=token) or []
+
+        self._poll(node_list, 'the servers do not answer the node list', wait, params['interval'])
+        refusal = client_brake(listed['stubs'], params['rollout_nodes'] or [name], name,
+                               params['max_fail_percentage'])
         if refusal:
             # Not a failure of this host: the roll stops here, and the play says so once for all clients.
             self.events.append('not %s: %s' % (self._done_word(), refusal))

@@ -27,11 +27,12 @@ def test_site_yml_refuses_to_restart_an_unknown_client_unless_asked(server1, man
     since = int(time.time())
 
     refused = converge()
-    fatal = " ".join(" ".join(line.split()) for line in refused.stdout.splitlines() if line.startswith("fatal:"))
+    output = refused.stdout + refused.stderr  # failures go to stderr where display_failed_stderr is set
+    fatal = " ".join(" ".join(line.split()) for line in output.splitlines() if line.startswith("fatal:"))
     assert refused.returncode != 0, refused.stdout[-3000:]
     counts = recap(refused)
     assert counts[CLIENT]["failed"] == 1 and not any(counts[name]["failed"] for name in SERVERS), (counts, fatal)
-    flat = " ".join(refused.stdout.split())
+    flat = " ".join(output.split())
     assert f"The servers have no node named {CLIENT}, while its agent runs" in flat, fatal
     assert "Restoring the servers' last snapshot brings the client back with its allocations" in flat
     assert "nomad_client_rejoin: true" in flat

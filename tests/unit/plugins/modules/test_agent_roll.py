@@ -283,3 +283,31 @@ def test_a_reload_whose_certificate_is_not_served_leaves_no_stamp(run_module, fa
 def test_check_mode_asks_and_does_nothing(run_module, fake_nomad, host):
     result = run_module(agent_roll, SERVER, check_mode=True)
     assert result['changed'] is True and host.commands == [] and fake_nomad.calls == []
+
+
+def test_a_client_waits_while_the_servers_cannot_answer_the_node_list(run_module, fake_nomad, host):
+    """A server that just reloaded resets its RPC listener: the client's agent answers 500 for a moment."""
+    fake_nomad.node_lists = [[dict(Name='c1', Status='ready'), dict(Name='c2', Status='ready')]]
+    fake_nomad.transport_errors[('GET', '/v1/nodes')] = None
+    route = type(fake_nomad).route
+    answers = iter([(500, 'rpc error: failed to get conn: dial tcp 10.0.0.12:4647: connect: connection refused')])
+
+    def answer(self, method, path, body, secret):
+        if path == '/v1/nodes':
+            failure = next(answers, None)
+            if failure:
+                return failure
+        return route(self, method, path, body, secret)
+
+    fake_nomad.transport_errors.clear()
+    type(fake_nomad).route = answer
+    try:
+        result = run_module(agent_roll, CLIENT)
+    finally:
+        type(fake_nomad).route = route
+    assert result['failed'] is False and 'systemctl restart nomad' in host.commands
+
+
+def test_a_token_without_the_right_fails_at_once(run_module, fake_nomad, host):
+    result = run_module(agent_roll, dict(CLIENT, token='00000000-0000-4000-8000-000000000000', wait=60))
+    assert result['failed'] is True and 'Permission denied' in result['msg'] and host.commands == []
