@@ -124,6 +124,16 @@ def shape(run_root, servers, clients, previous):
             known = [value for _moment, value in readings if value is not None]
             result['tolerance'] = dict(readings=len(readings), answered=len(known), lowest=min(known) if known else None,
                                        highest=max(known) if known else None)
+            # Each reading with the server stops around it, to tell a real drop from a reading artifact.
+            stops = {}
+            for name, group in nodes:
+                if group == 'nomad_servers':
+                    out = bench.run(['docker', 'exec', name, 'sh', '-c',
+                                     "journalctl -u nomad -o short-unix --no-pager | grep -E 'Stopping (nomad|HashiCorp)'"],
+                                    check=False).stdout
+                    stops[name] = [float(line.split()[0]) for line in out.splitlines() if line.strip()]
+            result['tolerance_readings'] = readings
+            result['server_stops'] = stops
     finally:
         bench.destroy_containers()
     bench.log('%s: %s' % (label, result))
