@@ -136,16 +136,8 @@ class FakeNomad:
         # like Nomad does; reset_files_seen holds (content, mode) of each reset file read.
         self.data_dir = None
         self.reset_files_seen = []
-        # The raft side of a server agent: its gossip tags (GET /v1/agent/self), the raft configurations
-        # (GET /v1/operator/raft/configuration; each list once, the last one ever after), the leader answers
-        # (each once before self.leader), the autopilot failure tolerance, and the peers removed by DELETE.
-        self.member_tags = dict(role='nomad', id='id-1', port='4647')
-        self.raft = [[dict(ID='id-%d' % n, Node='s%d.global' % n, Address='10.0.0.1%d:4647' % n,
-                           Leader=n == 1, Voter=True) for n in (1, 2, 3)]]
-        self.leader_answers = []
+        # The FailureTolerance autopilot reports (agent_roll recomputes it from fresh answers).
         self.failure_tolerance = 1
-        self.removed_peers = []
-        self.remove_peer_error = None
         self.autopilot_answers = 0
         # GET /v1/agent/self's stats: this server's raft, this client's last heartbeat.
         self.self_stats = dict(raft=dict(state='Follower', last_contact='35.2ms'),
@@ -229,7 +221,7 @@ class FakeNomad:
 
     def route(self, method, path, body, secret):
         if path == '/v1/status/leader':
-            return 200, self.leader_answers.pop(0) if self.leader_answers else self.leader
+            return 200, self.leader
         if path == '/v1/status/peers':
             return 200, self.peers
         if path == '/v1/agent/health':
@@ -269,10 +261,7 @@ class FakeNomad:
             return (200 if healthy else 429), dict(Healthy=healthy, FailureTolerance=self.failure_tolerance,
                                                    Servers=answer)
         if path == '/v1/agent/self' and method == 'GET':
-            return 200, dict(config={}, member=dict(Name='s1.global', Addr='10.0.0.11', Tags=self.member_tags),
-                             stats=self.self_stats)
-        if path == '/v1/operator/raft/configuration' and method == 'GET':
-            return 200, dict(Index=1, Servers=self.raft.pop(0) if len(self.raft) > 1 else self.raft[0])
+            return 200, dict(config={}, stats=self.self_stats)
         if path == '/v1/operator/raft/transfer-leadership' and method == 'PUT':
             if self.transfer_error:
                 return self.transfer_error
@@ -282,11 +271,6 @@ class FakeNomad:
                 server['Leader'] = server.get('ID') == wanted
                 if server['Leader']:
                     self.leader = server['Address']
-            return 200, ''
-        if path == '/v1/operator/raft/peer' and method == 'DELETE':
-            if self.remove_peer_error:
-                return self.remove_peer_error
-            self.removed_peers.append(self.urls[-1].split('?', 1)[1])
             return 200, ''
         if path == '/v1/nodes' and method == 'GET':
             return 200, self.node_lists.pop(0) if len(self.node_lists) > 1 else self.node_lists[0]
