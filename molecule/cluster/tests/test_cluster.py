@@ -331,7 +331,12 @@ def test_members_still_reach_what_they_need():
 def test_firewall_table_survives_an_nftables_restart(name):
     host = node(name)
     assert host.run("systemctl restart nftables").rc == 0
-    table = host.run("nft list table inet hardened_nomad")
+    # systemctl waits for nftables' own job; the firewall unit's restart (PartOf=) runs just after it.
+    for _ in range(20):
+        table = host.run("nft list table inet hardened_nomad")
+        if table.rc == 0:
+            break
+        time.sleep(0.25)
     assert table.rc == 0, table.stderr
     assert "tcp dport 4647" in table.stdout
 
