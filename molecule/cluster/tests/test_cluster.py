@@ -332,7 +332,7 @@ def test_firewall_table_survives_an_nftables_restart(name):
     host = node(name)
     assert host.run("systemctl restart nftables").rc == 0
     # systemctl waits for nftables' own job; the firewall unit's restart (PartOf=) runs just after it.
-    for _ in range(20):
+    for _attempt in range(20):
         table = host.run("nft list table inet hardened_nomad")
         if table.rc == 0:
             break
